@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createSetupService } from '../accounts/setup.service.js';
+import { createUserService } from '../accounts/users.service.js';
+import { ROLES, type Role } from '../accounts/accounts.schema.js';
+import { systemClock } from '../clock.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { backupDatabase } from '../db/backup.js';
+import { closeDatabase, databasePath, openDatabase, type Db } from '../db/client.js';
+import { DEVICE_KINDS, type DeviceKind } from '../devices/devices.schema.js';
+import { createDeviceService } from '../devices/devices.service.js';
+import { EventBus } from '../events/bus.js';
+import { createSystemEvents } from '../events/system-events.service.js';
+import { AppError } from '../http/errors.js';
+
+const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses)
+
+  hearth setup-code                          print the one-time setup code (nothing once an owner exists)
+  hearth user list
+  hearth user add <name> --role owner|member|viewer   password from stdin, or a generated one is printed
+  hearth user reset-password <name>          password from stdin, or a generated one is printed; ends their sessions
+  hearth user remove <name>
+  hearth device list
+  hearth device add <name> --kind camera|node [--hardware-id ID]   prints the device token as the last line
+  hearth device remove <id>
+  hearth token create <device-id>            prints a new token for the device as the last line
+  hearth token revoke <device-id> [--token-id N]   revokes one token, or all of the device's tokens
+  hearth db migrate                          apply database migrations
+  hearth db backup <file>                    consistent copy of the database, safe while the hub runs
+
+Environment: HEARTH_DATA_DIR (default ./var), HEARTH_CONFIG (optional JSON file).`;
+
+class UsageError extends Error {}
+
+function readPasswordFromStdin(): string | null {
+  if (process.stdin.isTTY) return null;
+  const text = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  return text.length ? text : null;
+}
+
+function generatedPassword(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function services(db: Db) {
+  const clock = systemClock;
+  const bus = new EventBus(clock, 1);
+  const systemEvents = createSystemEvents({ db, clock, bus });
+  const users = createUserService({ db, clock, passwordMinLength: loadConfig().auth.passwordMinLength });
+  return {
+    users,
+    setup: createSetupService({ db, clock, users }),
+    devices: createDeviceService({ db, clock, systemEvents }),
+    systemEvents,
+  };
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)';
+  const keys = Object.keys(rows[0]!);
+  const cell = (value: unknown) => (value instanceof Date ? value.toISOString() : value === null ? '-' : String(value));
+  const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => cell(row[key]).length)));
+  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(keys), ...rows.map((row) => line(keys.map((key) => cell(row[key]))))].join('\n');
+}
+
+function positiveInt(text: string | undefined, what: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${what} must be a positive number`);
+  return value;
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string' },
+      kind: { type: 'string' },
+      'hardware-id': { type: 'string' },
+      'token-id': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [group, action, ...rest] = positionals;
+  if (values.help || !group) {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const file = databasePath(config.dataDir);
+  const db = openDatabase(file);
+  try {
+    const { users, setup, devices } = services(db);
+    const key = `${group} ${action ?? ''}`.trim();
+    switch (key) {
+      case 'setup-code': {
+        const code = setup.currentCode();
+        if (code) console.log(code);
+        else console.error('An owner exists already; sign in, or use `hearth user reset-password`.');
+        return;
+      }
+      case 'user list':
+        console.log(table(users.list().map(({ id, username, displayName, role, createdAt }) => ({ id, username, displayName, role, createdAt }))));
+        return;
+      case 'user add': {
+        const name = rest[0];
+        if (!name) throw new UsageError('user add needs a name');
+        if (!ROLES.includes(values.role as Role)) throw new UsageError('--role must be owner, member or viewer');
+        const given = readPasswordFromStdin();
+        const password = given ?? generatedPassword();
+        const user = await users.create({ username: name, password, role: values.role as Role });
+        console.log(`added ${user.role} "${user.username}" (id ${user.id})`);
+        if (!given) console.log(`password: ${password}`);
+        return;
+      }
+      case 'user reset-password': {
+        const user = users.findByUsername(rest[0] ?? '');
+        if (!user) throw new UsageError(`no user named "${rest[0] ?? ''}"`);
+        const given = readPasswordFromStdin();
+        const password = given ?? generatedPassword();
+        await users.setPassword(user.id, password);
+        console.log(`password of "${user.username}" changed; their sessions are ended`);
+        if (!given) console.log(`password: ${password}`);
+        return;
+      }
+      case 'user remove': {
+        const user = users.findByUsername(rest[0] ?? '');
+        if (!user) throw new UsageError(`no user named "${rest[0] ?? ''}"`);
+        users.remove(user.id);
+        console.log(`removed "${user.username}"`);
+        return;
+      }
+      case 'device list':
+        console.log(table(devices.list().map(({ id, name, kind, status, lastSeenAt, hardwareId }) => ({ id, name, kind, status, lastSeenAt, hardwareId }))));
+        return;
+      case 'device add': {
+        const name = rest[0];
+        if (!name) throw new UsageError('device add needs a name');
+        if (!DEVICE_KINDS.includes(values.kind as DeviceKind)) throw new UsageError('--kind must be camera or node');
+        const { device, token } = devices.create({ name, kind: values.kind as DeviceKind, hardwareId: values['hardware-id'] });
+        console.log(`added ${device.kind} "${device.name}" (id ${device.id}); its token follows, shown only now:`);
+        console.log(token);
+        return;
+      }
+      case 'device remove': {
+        devices.remove(positiveInt(rest[0], 'device id'));
+        console.log('removed');
+        return;
+      }
+      case 'token create': {
+        const { token, info } = devices.createToken(positiveInt(rest[0], 'device id'));
+        console.log(`token ${info.id} created; shown only now:`);
+        console.log(token);
+        return;
+      }
+      case 'token revoke': {
+        const deviceId = positiveInt(rest[0], 'device id');
+        const ids = values['token-id']
+          ? [positiveInt(values['token-id'], '--token-id')]
+          : devices.listTokens(deviceId).filter((token) => !token.revokedAt).map((token) => token.id);
+        for (const id of ids) devices.revokeToken(deviceId, id);
+        console.log(`revoked ${ids.length} token(s)`);
+        return;
+      }
+      case 'db migrate':
+        // openDatabase applied any pending migration already.
+        console.log(`database ${file} is up to date`);
+        return;
+      case 'db backup': {
+        if (!rest[0]) throw new UsageError('db backup needs a target file');
+        const result = await backupDatabase(db, rest[0]);
+        console.log(`backed up ${result.pages} pages (${result.bytes} bytes) to ${result.file}`);
+        return;
+      }
+      default:
+        throw new UsageError(`unknown command "${key}"`);
+    }
+  } finally {
+    closeDatabase(db);
+  }
+}
+
+try {
+  await run(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError) {
+    console.error(`hearth: ${error.message}\n\n${USAGE}`);
+    process.exit(64);
+  }
+  if (error instanceof AppError || error instanceof ConfigError) {
+    console.error(`hearth: ${error.message}`);
+    process.exit(1);
+  }
+  if ((error as { name?: string }).name === 'ZodError') {
+    console.error(`hearth: ${(error as { issues: { message: string }[] }).issues.map((issue) => issue.message).join('; ')}`);
+    process.exit(1);
+  }
+  throw error;
+}

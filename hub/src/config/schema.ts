@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * The whole hub configuration: one strict tree with a default on every field, so an empty
+ * file (or none) is a working appliance and a typo in a key is an error, not a silent default.
+ * Each feature receives only its own slice.
+ */
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Largest request body accepted by JSON endpoints; upload endpoints set their own. */
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
+        /** How long shutdown waits for in-flight requests before closing them. */
+        shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+        /** Built UI assets; empty means the ui workspace's dist folder next to this package. */
+        uiDir: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    dataDir: z.string().min(1).default('./var'),
+    /** The NAS mount (a plain folder in demo mode); empty means `<dataDir>/nas`. */
+    nasDir: z.string().default(''),
+    demo: z.boolean().default(false),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        sessionMaxAgeHours: z
+          .number()
+          .positive()
+          .default(24 * 30),
+        sessionIdleHours: z
+          .number()
+          .positive()
+          .default(24 * 7),
+        passwordMinLength: z.number().int().min(8).max(128).default(10),
+        /** Failed logins allowed per client address per window before 429. */
+        loginAttemptsPerIp: z.number().int().positive().default(20),
+        /** Failed logins allowed per account per window before 429 (guards against spread-out guessing). */
+        loginAttemptsPerAccount: z.number().int().positive().default(5),
+        loginWindowSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default(15 * 60),
+        /** Set when the hub is reached over HTTPS so cookies carry `Secure`. */
+        secureCookies: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    jobs: z
+      .object({
+        pollIntervalMs: z.number().int().positive().default(1000),
+        defaultMaxAttempts: z.number().int().positive().default(5),
+        backoffBaseMs: z.number().int().positive().default(2000),
+        backoffMaxMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60 * 1000),
+        keepFinishedDays: z.number().positive().default(7),
+      })
+      .strict()
+      .prefault({}),
+    events: z
+      .object({
+        /** Live events kept in memory so a reconnecting tab resumes with Last-Event-ID. */
+        replayBuffer: z.number().int().positive().default(500),
+        heartbeatSeconds: z.number().int().positive().default(15),
+        /** Open event streams allowed at once (each holds a connection). */
+        maxStreams: z.number().int().positive().default(64),
+        keepSystemEventsDays: z.number().positive().default(90),
+      })
+      .strict()
+      .prefault({}),
+    devices: z
+      .object({
+        /** A device not heard from for this long is marked offline. */
+        offlineAfterSeconds: z.number().int().positive().default(120),
+      })
+      .strict()
+      .prefault({}),
+    backup: z
+      .object({
+        /** Nightly database backup into `<dataDir>/backups`; 0 turns it off. */
+        keep: z.number().int().nonnegative().default(7),
+        intervalHours: z.number().positive().default(24),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

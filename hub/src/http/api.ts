@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { authRoutes } from '../accounts/auth.routes.js';
+import type { LoginLimiter } from '../accounts/login-limiter.js';
+import type { SessionService } from '../accounts/sessions.service.js';
+import type { SetupService } from '../accounts/setup.service.js';
+import { userRoutes } from '../accounts/users.routes.js';
+import type { UserService } from '../accounts/users.service.js';
+import type { Config } from '../config/schema.js';
+import { deviceRoutes, deviceSelfRoutes } from '../devices/devices.routes.js';
+import type { DeviceService } from '../devices/devices.service.js';
+import type { EventBus } from '../events/bus.js';
+import { eventRoutes, type StreamRegistry } from '../events/events.routes.js';
+import type { SystemEventService } from '../events/system-events.service.js';
+import { jobRoutes } from '../jobs/jobs.routes.js';
+import type { LoopRegistry } from '../jobs/loops.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { settingsRoutes } from '../settings/settings.routes.js';
+import type { SettingsService } from '../settings/settings.service.js';
+import { systemRoutes } from '../system/system.routes.js';
+import { createAccess } from './access.js';
+import type { AppEnv } from './env.js';
+
+export interface ApiDeps {
+  config: Config;
+  users: UserService;
+  sessions: SessionService;
+  setup: SetupService;
+  limiter: LoginLimiter;
+  devices: DeviceService;
+  settings: SettingsService;
+  bus: EventBus;
+  systemEvents: SystemEventService;
+  streams: StreamRegistry;
+  queue: JobQueue;
+  loops: LoopRegistry;
+  startedAt: number;
+}
+
+/** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
+export function buildApi(deps: ApiDeps) {
+  const { allow } = createAccess(deps);
+  return new Hono<AppEnv>()
+    .route(
+      '/',
+      systemRoutes({
+        allow,
+        queue: deps.queue,
+        isSetupNeeded: deps.setup.isNeeded,
+        startedAt: deps.startedAt,
+      }),
+    )
+    .route('/', authRoutes({ allow, ...deps, config: deps.config.auth }))
+    .route('/users', userRoutes({ allow, users: deps.users }))
+    .route('/devices', deviceRoutes({ allow, devices: deps.devices }))
+    .route('/device', deviceSelfRoutes({ allow, devices: deps.devices }))
+    .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
+    .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))
+    .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }));
+}
+
+export type AppType = ReturnType<typeof buildApi>;

@@ -1,0 +1,201 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { serve } from '@hono/node-server';
+import { createLoginLimiter } from './accounts/login-limiter.js';
+import { createSessionService } from './accounts/sessions.service.js';
+import { createSetupService } from './accounts/setup.service.js';
+import { createUserService } from './accounts/users.service.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { registerDatabaseBackups } from './db/backup-schedule.js';
+import { closeDatabase, databasePath, openDatabase } from './db/client.js';
+import { createDeviceService } from './devices/devices.service.js';
+import { EventBus } from './events/bus.js';
+import { createStreamRegistry } from './events/events.routes.js';
+import { createSystemEvents } from './events/system-events.service.js';
+import { buildApi } from './http/api.js';
+import { createHttpApp } from './http/app.js';
+import { buildOpenApi } from './http/openapi.js';
+import { createLoopRegistry } from './jobs/loops.js';
+import { createJobQueue } from './jobs/queue.js';
+import type { Logger } from './log/logger.js';
+import { createSettingsService } from './settings/settings.service.js';
+import { HUB_VERSION } from './system/version.js';
+
+const HOUR = 3600_000;
+
+/**
+ * Builds the whole hub in one ordered list: data folder, database, event bus, services, jobs and
+ * loops, HTTP. Nothing starts until `start()`; `stop()` undoes it in reverse.
+ */
+export function createHub(options: { config: Config; log: Logger; clock?: Clock }) {
+  const { config, log } = options;
+  const clock = options.clock ?? systemClock;
+  const startedAt = Date.now();
+
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(databasePath(config.dataDir));
+  const bus = new EventBus(clock, config.events.replayBuffer);
+  const systemEvents = createSystemEvents({ db, clock, bus });
+  const users = createUserService({ db, clock, passwordMinLength: config.auth.passwordMinLength });
+  const sessions = createSessionService({
+    db,
+    clock,
+    maxAgeMs: config.auth.sessionMaxAgeHours * HOUR,
+    idleMs: config.auth.sessionIdleHours * HOUR,
+  });
+  const setup = createSetupService({ db, clock, users });
+  const limiter = createLoginLimiter(config.auth);
+  const settings = createSettingsService({ db, clock });
+  const devices = createDeviceService({ db, clock, bus, systemEvents });
+  const queue = createJobQueue({
+    db,
+    clock,
+    log: log.child({ part: 'jobs' }),
+    config: config.jobs,
+    systemEvents,
+    bus,
+  });
+  const loops = createLoopRegistry({ log: log.child({ part: 'loops' }) });
+  const streams = createStreamRegistry();
+
+  const backups = registerDatabaseBackups({
+    db,
+    queue,
+    clock,
+    dataDir: config.dataDir,
+    config: config.backup,
+  });
+  loops.register({
+    name: 'system-events.publish',
+    intervalMs: 1000,
+    run: () => systemEvents.publishNewRows(),
+  });
+  loops.register({
+    name: 'devices.offline',
+    intervalMs: 15_000,
+    run: () => devices.markSilentOffline(config.devices.offlineAfterSeconds * 1000),
+  });
+  loops.register({
+    name: 'sessions.purge',
+    intervalMs: HOUR,
+    immediate: true,
+    run: () => sessions.purgeDead(),
+  });
+  loops.register({
+    name: 'housekeeping',
+    intervalMs: 6 * HOUR,
+    immediate: true,
+    run: () => {
+      queue.purgeFinishedBefore(clock.now() - config.jobs.keepFinishedDays * 24 * HOUR);
+      systemEvents.purgeOlderThan(clock.now() - config.events.keepSystemEventsDays * 24 * HOUR);
+    },
+  });
+  loops.register({
+    name: 'db.backup.schedule',
+    intervalMs: 10 * 60_000,
+    immediate: true,
+    run: backups.enqueueIfDue,
+  });
+
+  const api = buildApi({
+    config,
+    users,
+    sessions,
+    setup,
+    limiter,
+    devices,
+    settings,
+    bus,
+    systemEvents,
+    streams,
+    queue,
+    loops,
+    startedAt,
+  });
+  let openApi: unknown;
+  const app = createHttpApp({
+    log,
+    api,
+    uiDir: config.server.uiDir,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    openApi: () => {
+      openApi ??= buildOpenApi(app, { version: HUB_VERSION });
+      return openApi;
+    },
+  });
+
+  let server: ReturnType<typeof serve> | undefined;
+
+  return {
+    app,
+    db,
+    bus,
+    clock,
+    users,
+    sessions,
+    setup,
+    devices,
+    settings,
+    systemEvents,
+    queue,
+    loops,
+
+    async start(): Promise<{ url: string; port: number }> {
+      const address = await new Promise<AddressInfo>((resolve, reject) => {
+        server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info) =>
+          resolve(info),
+        );
+        server.once('error', reject);
+      });
+      queue.start();
+      loops.start();
+      const shownHost = ['0.0.0.0', '::'].includes(config.server.host) ? '127.0.0.1' : config.server.host;
+      const url = `http://${shownHost}:${address.port}`;
+      log.info(
+        {
+          url,
+          lan: `http://${os.hostname()}.local:${address.port}`,
+          dataDir: config.dataDir,
+          nasDir: config.nasDir,
+          demo: config.demo,
+          version: HUB_VERSION,
+          setupNeeded: setup.isNeeded(),
+        },
+        'listening',
+      );
+      const setupCode = setup.currentCode();
+      if (setupCode)
+        log.info(
+          { setupCode, url: `${url}/setup` },
+          'no owner yet: open the setup page and enter this one-time code',
+        );
+      systemEvents.record({ kind: 'hub.started', severity: 'info', message: `Hub ${HUB_VERSION} started.` });
+      return { url, port: address.port };
+    },
+
+    /** Stop accepting, end live streams, let in-flight requests finish, stop loops and jobs, close the DB. */
+    async stop(): Promise<void> {
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        streams.closeAll();
+        (server as import('node:http').Server).closeIdleConnections?.();
+        const grace = new Promise<'timeout'>((resolve) =>
+          setTimeout(() => resolve('timeout'), config.server.shutdownGraceMs).unref(),
+        );
+        if ((await Promise.race([closed, grace])) === 'timeout') {
+          log.warn('in-flight requests outlived the shutdown grace period; closing them');
+          (server as import('node:http').Server).closeAllConnections?.();
+          await closed;
+        }
+      }
+      await loops.stop();
+      await queue.stop();
+      closeDatabase(db);
+      log.info('stopped');
+    },
+  };
+}
+
+export type Hub = ReturnType<typeof createHub>;

@@ -1,0 +1,50 @@
+import { ConfigError, loadConfig } from './config/load.js';
+import { createHub } from './hub.js';
+import { createLogger } from './log/logger.js';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const log = createLogger(config.log.level);
+const hub = createHub({ config, log });
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  try {
+    await hub.stop();
+    process.exit(0);
+  } catch (error) {
+    log.fatal({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('uncaughtException', (error) => {
+  log.fatal({ err: error }, 'uncaught exception; exiting so systemd restarts a clean process');
+  process.exit(1);
+});
+
+try {
+  const { url } = await hub.start();
+  if (process.stderr.isTTY) {
+    const code = hub.setup.currentCode();
+    process.stderr.write(
+      `\n  Hearth is running at ${url}\n${code ? `  First run: open ${url}/setup and enter the setup code ${code}\n` : ''}\n`,
+    );
+  }
+} catch (error) {
+  log.fatal({ err: error }, 'hub failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,60 @@
+import { inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/client.js';
+import { settings } from './settings.schema.js';
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Household settings people change in the UI. Days, quiet hours and schedules use `timeZone`; storage stays UTC. */
+export const householdSettingsSchema = z
+  .object({
+    timeZone: z.string().min(1).max(64).refine(isTimeZone, 'not an IANA time zone, e.g. Asia/Seoul'),
+    householdName: z.string().trim().min(1).max(64),
+  })
+  .strict();
+export type HouseholdSettings = z.infer<typeof householdSettingsSchema>;
+
+function defaultTimeZone(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isTimeZone(zone) ? zone : 'UTC';
+}
+
+export function createSettingsService(deps: { db: Db; clock: Clock }) {
+  const { db, clock } = deps;
+  const keys = Object.keys(householdSettingsSchema.shape) as (keyof HouseholdSettings)[];
+  const defaults: HouseholdSettings = { timeZone: defaultTimeZone(), householdName: 'Hearth' };
+
+  function read(): HouseholdSettings {
+    const rows = db.select().from(settings).where(inArray(settings.key, keys)).all();
+    const stored = Object.fromEntries(rows.map((row) => [row.key, row.value]));
+    const merged = householdSettingsSchema.safeParse({ ...defaults, ...stored });
+    return merged.success ? merged.data : defaults;
+  }
+
+  return {
+    read,
+    update(patch: Partial<HouseholdSettings>): HouseholdSettings {
+      const now = new Date(clock.now());
+      db.transaction((tx) => {
+        for (const [key, value] of Object.entries(patch)) {
+          if (value === undefined) continue;
+          tx.insert(settings)
+            .values({ key, value, updatedAt: now })
+            .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: now } })
+            .run();
+        }
+      });
+      return read();
+    },
+  };
+}
+
+export type SettingsService = ReturnType<typeof createSettingsService>;

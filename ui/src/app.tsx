@@ -1,0 +1,67 @@
+import { useEffect } from 'preact/hooks';
+import { LocationProvider, Route, Router } from 'preact-iso';
+import { Logo } from './components/icons';
+import { Shell } from './components/shell';
+import { useT } from './i18n';
+import { LoginPage, SetupPage } from './pages/auth';
+import { DashboardPage } from './pages/dashboard';
+import { DevicesPage } from './pages/devices';
+import { EventsPage } from './pages/events';
+import { NotFoundPage } from './pages/not-found';
+import { SettingsPage } from './pages/settings';
+import { UsersPage } from './pages/users';
+import { authStore, boot } from './session';
+import { useStore } from './store';
+
+function Splash({ message, onRetry }: { message?: string; onRetry?: () => void }) {
+  const t = useT();
+  return (
+    <div class="splash">
+      <Logo />
+      {message ? (
+        <div class="alert alert-error" role="alert">
+          <p>{t('boot.unreachable')}</p>
+          <p class="small">{message}</p>
+          <button type="button" class="btn" onClick={onRetry}>
+            {t('common.retry')}
+          </button>
+        </div>
+      ) : (
+        <p class="loading">{t('common.loading')}</p>
+      )}
+    </div>
+  );
+}
+
+export function App() {
+  const state = useStore(authStore);
+  useEffect(() => {
+    void boot();
+  }, []);
+
+  switch (state.status) {
+    case 'loading':
+      return <Splash />;
+    case 'unreachable':
+      return <Splash message={state.message} onRetry={() => void boot()} />;
+    case 'setup':
+      return <SetupPage />;
+    case 'login':
+      return <LoginPage expired={state.expired} />;
+    case 'ready':
+      return (
+        <LocationProvider>
+          <Shell user={state.user}>
+            <Router>
+              <Route path="/" component={DashboardPage} />
+              <Route path="/devices" component={DevicesPage} />
+              <Route path="/events" component={EventsPage} />
+              <Route path="/users" component={UsersPage} />
+              <Route path="/settings" component={SettingsPage} />
+              <Route default component={NotFoundPage} />
+            </Router>
+          </Shell>
+        </LocationProvider>
+      );
+  }
+}

@@ -1,0 +1,141 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type { Device, DeviceStatus, SystemEvent } from './api';
+import { createStore } from './store';
+
+/**
+ * The tab's one live connection to the hub. `startLive()` opens a single EventSource for every
+ * topic after sign-in; pages subscribe to topics here and never open their own stream.
+ *
+ * The browser reconnects by itself (the hub sends `retry:` and replays from `Last-Event-ID`);
+ * the hub sends `resync` when it cannot replay, and pages then reload what they show. If the
+ * browser gives up (the stream answered an error status), we reopen it after a pause, resuming
+ * from the last id we saw (`lastEventId` query), or announce `resync` ourselves without one.
+ */
+
+export type DeviceChange =
+  | { change: 'added'; device: Device }
+  | { change: 'removed'; id: number }
+  | { change: 'status'; id: number; status: DeviceStatus; device?: Device };
+
+export interface LiveTopics {
+  system: SystemEvent;
+  devices: DeviceChange;
+  jobs: unknown;
+  hello: unknown;
+  resync: unknown;
+}
+export type LiveTopic = keyof LiveTopics;
+
+const STREAM_URL = '/api/events/stream?topics=system,devices,jobs';
+const NAMES: LiveTopic[] = ['hello', 'resync', 'system', 'devices', 'jobs'];
+
+export type LiveStatus = 'off' | 'connecting' | 'open';
+export const liveStatus = createStore<LiveStatus>('off');
+
+const handlers = new Map<LiveTopic, Set<(data: never) => void>>();
+let source: EventSource | null = null;
+let reopenTimer: ReturnType<typeof setTimeout> | undefined;
+let reopenDelay = 1000;
+let announceResync = false;
+let lastEventId = '';
+let closedHandler: () => void = () => {};
+
+function dispatch<K extends LiveTopic>(topic: K, data: LiveTopics[K]): void {
+  for (const handler of [...(handlers.get(topic) ?? [])]) {
+    try {
+      (handler as (data: LiveTopics[K]) => void)(data);
+    } catch (error) {
+      console.error(`live ${topic} handler failed`, error);
+    }
+  }
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function open(): void {
+  liveStatus.set('connecting');
+  const es = new EventSource(
+    lastEventId ? `${STREAM_URL}&lastEventId=${encodeURIComponent(lastEventId)}` : STREAM_URL,
+  );
+  source = es;
+  for (const name of NAMES) {
+    es.addEventListener(name, (event) => {
+      const message = event as MessageEvent<string>;
+      if (message.lastEventId) lastEventId = message.lastEventId;
+      dispatch(name, parse(message.data) as never);
+      if (name === 'hello' && announceResync) {
+        announceResync = false;
+        dispatch('resync', null);
+      }
+    });
+  }
+  es.onopen = () => {
+    reopenDelay = 1000;
+    liveStatus.set('open');
+  };
+  es.onerror = () => {
+    if (source !== es) return;
+    if (es.readyState !== EventSource.CLOSED) {
+      liveStatus.set('connecting');
+      return;
+    }
+    // The browser gave up: maybe the session ended (let the app check), maybe the hub restarted.
+    source = null;
+    liveStatus.set('connecting');
+    closedHandler();
+    reopenTimer = setTimeout(() => {
+      reopenTimer = undefined;
+      if (liveStatus.get() === 'off') return;
+      announceResync = !lastEventId;
+      open();
+    }, reopenDelay);
+    reopenDelay = Math.min(reopenDelay * 2, 30_000);
+  };
+}
+
+/** Opens the stream unless it is already open (idempotent: one stream per tab). */
+export function startLive(): void {
+  if (source || reopenTimer !== undefined) return;
+  reopenDelay = 1000;
+  announceResync = false;
+  lastEventId = '';
+  open();
+}
+
+export function stopLive(): void {
+  if (reopenTimer !== undefined) clearTimeout(reopenTimer);
+  reopenTimer = undefined;
+  source?.close();
+  source = null;
+  liveStatus.set('off');
+}
+
+/** Called when the browser closed the stream for good, before we try again. */
+export function onLiveClosed(handler: () => void): void {
+  closedHandler = handler;
+}
+
+export function subscribe<K extends LiveTopic>(topic: K, handler: (data: LiveTopics[K]) => void): () => void {
+  let set = handlers.get(topic);
+  if (!set) {
+    set = new Set();
+    handlers.set(topic, set);
+  }
+  set.add(handler as (data: never) => void);
+  return () => {
+    set.delete(handler as (data: never) => void);
+  };
+}
+
+/** Subscribes a component to a topic for as long as it is mounted. */
+export function useLive<K extends LiveTopic>(topic: K, handler: (data: LiveTopics[K]) => void): void {
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => subscribe(topic, (data) => latest.current(data)), [topic]);
+}
