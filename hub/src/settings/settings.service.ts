@@ -30,9 +30,11 @@ function defaultTimeZone(): string {
 export function createSettingsService(deps: { db: Db; clock: Clock }) {
   const { db, clock } = deps;
   const keys = Object.keys(householdSettingsSchema.shape) as (keyof HouseholdSettings)[];
-  const defaults: HouseholdSettings = { timeZone: defaultTimeZone(), householdName: 'Hearth' };
+  // Computed on first read: asking Intl for the zone maps ~8 MB of ICU data a fresh hub does not need yet.
+  let defaults: HouseholdSettings | undefined;
 
   function read(): HouseholdSettings {
+    defaults ??= { timeZone: defaultTimeZone(), householdName: 'Hearth' };
     const rows = db.select().from(settings).where(inArray(settings.key, keys)).all();
     const stored = Object.fromEntries(rows.map((row) => [row.key, row.value]));
     const merged = householdSettingsSchema.safeParse({ ...defaults, ...stored });
