@@ -71,18 +71,35 @@ function positiveInt(text: string | undefined, what: string): number {
   return value;
 }
 
+function parseArguments(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        role: { type: 'string' },
+        kind: { type: 'string' },
+        'hardware-id': { type: 'string' },
+        'token-id': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // An unknown option or a missing value is a usage error (exit 64), not a crash with a stack.
+    if (String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError((error as Error).message.split('. ')[0]!);
+    throw error;
+  }
+}
+
+/** The first issue of an AppError's details, so "Password too weak." also says what is needed. */
+function detail(error: AppError): string {
+  const issue = (error.details as { issues?: { path?: string; message?: string }[] } | undefined)?.issues?.[0];
+  return issue?.message ? ` (${issue.path ? `${issue.path}: ` : ''}${issue.message})` : '';
+}
+
 async function run(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      role: { type: 'string' },
-      kind: { type: 'string' },
-      'hardware-id': { type: 'string' },
-      'token-id': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { positionals, values } = parseArguments(argv);
   const [group, action, ...rest] = positionals;
   if (values.help || !group) {
     console.log(USAGE);
@@ -189,7 +206,11 @@ try {
     console.error(`hearth: ${error.message}\n\n${USAGE}`);
     process.exit(64);
   }
-  if (error instanceof AppError || error instanceof ConfigError) {
+  if (error instanceof AppError) {
+    console.error(`hearth: ${error.message}${detail(error)}`);
+    process.exit(1);
+  }
+  if (error instanceof ConfigError) {
     console.error(`hearth: ${error.message}`);
     process.exit(1);
   }

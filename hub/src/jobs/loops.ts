@@ -25,7 +25,16 @@ export interface LoopStatus {
  * by one shared signal. A pass never overlaps the previous one of the same loop.
  */
 export function createLoopRegistry(deps: { log: Logger }) {
-  const loops = new Map<string, { spec: LoopSpec; status: LoopStatus; timer?: NodeJS.Timeout; pass?: Promise<void> }>();
+  const loops = new Map<
+    string,
+    {
+      spec: LoopSpec;
+      status: LoopStatus;
+      timer?: NodeJS.Timeout;
+      pass?: Promise<void>;
+      inFlight?: Promise<void>;
+    }
+  >();
   const stopper = new AbortController();
   let started = false;
 
@@ -41,9 +50,18 @@ export function createLoopRegistry(deps: { log: Logger }) {
     entry.timer.unref();
   }
 
-  async function runOnce(name: string): Promise<void> {
+  /** Starts a pass unless one is in flight or the registry is stopped; `stop()` waits for it either way. */
+  function runOnce(name: string): Promise<void> {
     const entry = loops.get(name);
-    if (!entry || entry.status.running) return;
+    if (!entry || entry.status.running || stopper.signal.aborted) return Promise.resolve();
+    const pass = runPass(name, entry).finally(() => {
+      if (entry.inFlight === pass) entry.inFlight = undefined;
+    });
+    entry.inFlight = pass;
+    return pass;
+  }
+
+  async function runPass(name: string, entry: { spec: LoopSpec; status: LoopStatus }): Promise<void> {
     entry.status.running = true;
     try {
       await entry.spec.run(stopper.signal);
@@ -91,7 +109,7 @@ export function createLoopRegistry(deps: { log: Logger }) {
     async stop(): Promise<void> {
       stopper.abort();
       for (const entry of loops.values()) clearTimeout(entry.timer);
-      await Promise.allSettled([...loops.values()].map((entry) => entry.pass));
+      await Promise.allSettled([...loops.values()].flatMap((entry) => [entry.pass, entry.inFlight]));
     },
   };
 }

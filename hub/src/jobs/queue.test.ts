@@ -35,9 +35,23 @@ function makeQueue(db: Db, clock = manualClock(), jobs: Record<string, number> =
   const bus = new EventBus(clock, 1000);
   const systemEvents = createSystemEvents({ db, clock, bus });
   const config = configSchema.parse({
-    jobs: { pollIntervalMs: 60_000, backoffBaseMs: BASE_MS, backoffMaxMs: MAX_MS, defaultMaxAttempts: 3, ...jobs },
+    jobs: {
+      pollIntervalMs: 60_000,
+      backoffBaseMs: BASE_MS,
+      backoffMaxMs: MAX_MS,
+      defaultMaxAttempts: 3,
+      ...jobs,
+    },
   }).jobs;
-  const queue = createJobQueue({ db, clock, log: createLogger('silent'), config, systemEvents, bus, random: HALF });
+  const queue = createJobQueue({
+    db,
+    clock,
+    log: createLogger('silent'),
+    config,
+    systemEvents,
+    bus,
+    random: HALF,
+  });
   return { queue, clock, bus, systemEvents };
 }
 
@@ -145,8 +159,14 @@ test('a failing job is retried with exponential backoff: runAt moves forward and
 
 test('backoff is capped and its jitter stays within ±25 %', () => {
   assert.equal(backoffDelay(30, BASE_MS, MAX_MS, HALF), MAX_MS);
-  assert.equal(backoffDelay(1, BASE_MS, MAX_MS, () => 0), 750);
-  assert.equal(backoffDelay(1, BASE_MS, MAX_MS, () => 1), 1250);
+  assert.equal(
+    backoffDelay(1, BASE_MS, MAX_MS, () => 0),
+    750,
+  );
+  assert.equal(
+    backoffDelay(1, BASE_MS, MAX_MS, () => 1),
+    1250,
+  );
 });
 
 test('a job that keeps failing is dead after maxAttempts, with a job.dead system event; retry revives it', async () => {
@@ -184,7 +204,10 @@ test('a job that keeps failing is dead after maxAttempts, with a job.dead system
   assert.equal(events[0]!.subject, `job:${job.id}`);
   assert.equal(events[0]!.severity, 'error');
   assert.match(events[0]!.message, /disk on fire/);
-  assert.deepEqual(queue.list({ status: 'dead', limit: 10 }).map((j) => j.id), [job.id]);
+  assert.deepEqual(
+    queue.list({ status: 'dead', limit: 10 }).map((j) => j.id),
+    [job.id],
+  );
 
   assert.throws(() => queue.retry(job.id + 1000), { status: 404 });
   fail = false;
@@ -319,7 +342,10 @@ test('recoverAbandoned requeues a job a dead process left running, and dead-lett
     },
   });
   assert.deepEqual(
-    queue.list({ status: 'running', limit: 10 }).map((j) => j.id).sort(),
+    queue
+      .list({ status: 'running', limit: 10 })
+      .map((j) => j.id)
+      .sort(),
     [again.id, lastChance.id].sort(),
   );
 

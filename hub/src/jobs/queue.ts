@@ -100,7 +100,10 @@ export function createJobQueue(deps: {
       .where(eq(jobs.id, job.id))
       .returning()
       .get();
-    log.warn({ job: job.id, kind: job.kind, attempts: job.attempts, retryInMs: delay, err: error }, 'job failed; will retry');
+    log.warn(
+      { job: job.id, kind: job.kind, attempts: job.attempts, retryInMs: delay, err: error },
+      'job failed; will retry',
+    );
     if (retry) announce(retry);
   }
 
@@ -114,7 +117,9 @@ export function createJobQueue(deps: {
         await Promise.race([
           spec.handle(job.payload, { job, signal }),
           new Promise((_, reject) =>
-            signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), { once: true }),
+            signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), {
+              once: true,
+            }),
           ),
         ]);
       } catch (error) {
@@ -230,7 +235,8 @@ export function createJobQueue(deps: {
         if (updated?.status === 'dead') announceDead(updated, message, null);
         else if (updated) announce(updated);
       }
-      if (abandoned.length) log.warn({ count: abandoned.length }, 'jobs interrupted by the last stop were requeued');
+      if (abandoned.length)
+        log.warn({ count: abandoned.length }, 'jobs interrupted by the last stop were requeued');
       return abandoned.length;
     },
 

@@ -15,8 +15,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.password',
           'token',
           '*.token',
-          'code',
-          '*.code',
           'headers.authorization',
           'headers.cookie',
         ],
