@@ -19,7 +19,10 @@ function rssKb(pid) {
 /** Spawns `args`, resolves when a stdout line satisfies `ready`, then samples RSS while idle. */
 async function measure(args, env, ready) {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   await new Promise((resolve, reject) => {
     lines.on('line', (line) => ready(line) && resolve());
@@ -48,7 +51,13 @@ for (let i = 0; i < RUNS; i++) {
     ),
   );
   rmSync(dataDir, { recursive: true, force: true });
-  bare.push(await measure(['-e', 'console.log("ready"); setInterval(() => {}, 1000)'], {}, (line) => line === 'ready'));
+  bare.push(
+    await measure(
+      ['-e', 'console.log("ready"); setInterval(() => {}, 1000)'],
+      {},
+      (line) => line === 'ready',
+    ),
+  );
 }
 
 const result = {
@@ -61,4 +70,6 @@ const result = {
 result.startRatio = Number((result.hubStartMs / result.bareNodeStartMs).toFixed(2));
 result.rssRatio = Number((result.hubIdleRssMb / result.bareNodeIdleRssMb).toFixed(2));
 console.log(JSON.stringify(result, null, 2));
-console.log(`targets: start < 1500 ms (${result.hubStartMs < 1500 ? 'met' : 'MISSED'}), idle RSS < 80 MB (${result.hubIdleRssMb < 80 ? 'met' : 'MISSED'})`);
+console.log(
+  `targets: start < 1500 ms (${result.hubStartMs < 1500 ? 'met' : 'MISSED'}), idle RSS < 80 MB (${result.hubIdleRssMb < 80 ? 'met' : 'MISSED'})`,
+);

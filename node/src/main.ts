@@ -9,7 +9,10 @@ Enrolment (enrol) and the agent loop (run) arrive with the edge-node feature.`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'state-dir': { type: 'string', default: '/var/lib/hearth-node' }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    'state-dir': { type: 'string', default: '/var/lib/hearth-node' },
+    help: { type: 'boolean', short: 'h' },
+  },
 });
 
 const command = positionals[0];

@@ -22,24 +22,9 @@ export function passwordSchema(minLength: number) {
 export const roleSchema = z.enum(ROLES);
 export const localeSchema = z.enum(['en', 'ko']);
 
-export interface PublicUser {
-  id: number;
-  username: string;
-  displayName: string;
-  role: Role;
-  locale: 'en' | 'ko';
+/** What the API shows of a user: never the password hash. */
+export interface PublicUser extends SessionUser {
   createdAt: Date;
-}
-
-function toPublic(row: typeof users.$inferSelect): PublicUser {
-  return {
-    id: row.id,
-    username: row.username,
-    displayName: row.displayName,
-    role: row.role,
-    locale: row.locale,
-    createdAt: row.createdAt,
-  };
 }
 
 export function toSessionUser(row: typeof users.$inferSelect): SessionUser {
@@ -50,6 +35,10 @@ export function toSessionUser(row: typeof users.$inferSelect): SessionUser {
     role: row.role,
     locale: row.locale,
   };
+}
+
+function toPublic(row: typeof users.$inferSelect): PublicUser {
+  return { ...toSessionUser(row), createdAt: row.createdAt };
 }
 
 export interface NewUser {

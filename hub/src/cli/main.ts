@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ROLES, type Role } from '../accounts/accounts.schema.js';
 import { createSetupService } from '../accounts/setup.service.js';
 import { createUserService } from '../accounts/users.service.js';
-import { ROLES, type Role } from '../accounts/accounts.schema.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { backupDatabase } from '../db/backup.js';
-import { closeDatabase, databasePath, openDatabase, type Db } from '../db/client.js';
+import { closeDatabase, type Db, databasePath, openDatabase } from '../db/client.js';
 import { DEVICE_KINDS, type DeviceKind } from '../devices/devices.schema.js';
 import { createDeviceService } from '../devices/devices.service.js';
 import { EventBus } from '../events/bus.js';
@@ -59,9 +59,14 @@ function services(db: Db) {
 function table(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '(none)';
   const keys = Object.keys(rows[0]!);
-  const cell = (value: unknown) => (value instanceof Date ? value.toISOString() : value === null ? '-' : String(value));
+  const cell = (value: unknown) =>
+    value instanceof Date ? value.toISOString() : value === null ? '-' : String(value);
   const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => cell(row[key]).length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(keys), ...rows.map((row) => line(keys.map((key) => cell(row[key]))))].join('\n');
 }
 
@@ -94,7 +99,8 @@ function parseArguments(argv: string[]) {
 
 /** The first issue of an AppError's details, so "Password too weak." also says what is needed. */
 function detail(error: AppError): string {
-  const issue = (error.details as { issues?: { path?: string; message?: string }[] } | undefined)?.issues?.[0];
+  const issue = (error.details as { issues?: { path?: string; message?: string }[] } | undefined)
+    ?.issues?.[0];
   return issue?.message ? ` (${issue.path ? `${issue.path}: ` : ''}${issue.message})` : '';
 }
 
@@ -119,12 +125,23 @@ async function run(argv: string[]): Promise<void> {
         return;
       }
       case 'user list':
-        console.log(table(users.list().map(({ id, username, displayName, role, createdAt }) => ({ id, username, displayName, role, createdAt }))));
+        console.log(
+          table(
+            users.list().map(({ id, username, displayName, role, createdAt }) => ({
+              id,
+              username,
+              displayName,
+              role,
+              createdAt,
+            })),
+          ),
+        );
         return;
       case 'user add': {
         const name = rest[0];
         if (!name) throw new UsageError('user add needs a name');
-        if (!ROLES.includes(values.role as Role)) throw new UsageError('--role must be owner, member or viewer');
+        if (!ROLES.includes(values.role as Role))
+          throw new UsageError('--role must be owner, member or viewer');
         const given = readPasswordFromStdin();
         const password = given ?? generatedPassword();
         const user = await users.create({ username: name, password, role: values.role as Role });
@@ -150,14 +167,32 @@ async function run(argv: string[]): Promise<void> {
         return;
       }
       case 'device list':
-        console.log(table(devices.list().map(({ id, name, kind, status, lastSeenAt, hardwareId }) => ({ id, name, kind, status, lastSeenAt, hardwareId }))));
+        console.log(
+          table(
+            devices.list().map(({ id, name, kind, status, lastSeenAt, hardwareId }) => ({
+              id,
+              name,
+              kind,
+              status,
+              lastSeenAt,
+              hardwareId,
+            })),
+          ),
+        );
         return;
       case 'device add': {
         const name = rest[0];
         if (!name) throw new UsageError('device add needs a name');
-        if (!DEVICE_KINDS.includes(values.kind as DeviceKind)) throw new UsageError('--kind must be camera or node');
-        const { device, token } = devices.create({ name, kind: values.kind as DeviceKind, hardwareId: values['hardware-id'] });
-        console.log(`added ${device.kind} "${device.name}" (id ${device.id}); its token follows, shown only now:`);
+        if (!DEVICE_KINDS.includes(values.kind as DeviceKind))
+          throw new UsageError('--kind must be camera or node');
+        const { device, token } = devices.create({
+          name,
+          kind: values.kind as DeviceKind,
+          hardwareId: values['hardware-id'],
+        });
+        console.log(
+          `added ${device.kind} "${device.name}" (id ${device.id}); its token follows, shown only now:`,
+        );
         console.log(token);
         return;
       }
@@ -176,7 +211,10 @@ async function run(argv: string[]): Promise<void> {
         const deviceId = positiveInt(rest[0], 'device id');
         const ids = values['token-id']
           ? [positiveInt(values['token-id'], '--token-id')]
-          : devices.listTokens(deviceId).filter((token) => !token.revokedAt).map((token) => token.id);
+          : devices
+              .listTokens(deviceId)
+              .filter((token) => !token.revokedAt)
+              .map((token) => token.id);
         for (const id of ids) devices.revokeToken(deviceId, id);
         console.log(`revoked ${ids.length} token(s)`);
         return;
@@ -215,7 +253,9 @@ try {
     process.exit(1);
   }
   if ((error as { name?: string }).name === 'ZodError') {
-    console.error(`hearth: ${(error as { issues: { message: string }[] }).issues.map((issue) => issue.message).join('; ')}`);
+    console.error(
+      `hearth: ${(error as { issues: { message: string }[] }).issues.map((issue) => issue.message).join('; ')}`,
+    );
     process.exit(1);
   }
   throw error;

@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { Db } from './client.js';
 import { backupDatabase } from './backup.js';
+import type { Db } from './client.js';
 
 const PREFIX = 'hearth-';
 
@@ -20,15 +20,26 @@ function backupsIn(dir: string): { file: string; mtimeMs: number }[] {
 }
 
 /** The `db.backup` job (nightly and on demand) keeping the newest `keep` copies in `<dataDir>/backups`. */
-export function registerDatabaseBackups(deps: { db: Db; queue: JobQueue; clock: Clock; dataDir: string; config: Config['backup'] }) {
+export function registerDatabaseBackups(deps: {
+  db: Db;
+  queue: JobQueue;
+  clock: Clock;
+  dataDir: string;
+  config: Config['backup'];
+}) {
   const dir = path.join(deps.dataDir, 'backups');
   deps.queue.define({
     kind: 'db.backup',
     maxAttempts: 3,
     async handle() {
-      const stamp = new Date(deps.clock.now()).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      const stamp = new Date(deps.clock.now())
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace('T', '-')
+        .slice(0, 15);
       await backupDatabase(deps.db, path.join(dir, `${PREFIX}${stamp}.db`));
-      for (const old of backupsIn(dir).slice(Math.max(1, deps.config.keep))) rmSync(old.file, { force: true });
+      for (const old of backupsIn(dir).slice(Math.max(1, deps.config.keep)))
+        rmSync(old.file, { force: true });
     },
   });
   return {

@@ -9,7 +9,10 @@ import type { Db } from './client.js';
  * step every step copies all remaining pages at once and the copy always converges.
  * Written beside the target and renamed into place: a crash never leaves a half backup under the name.
  */
-export async function backupDatabase(db: Db, target: string): Promise<{ file: string; bytes: number; pages: number }> {
+export async function backupDatabase(
+  db: Db,
+  target: string,
+): Promise<{ file: string; bytes: number; pages: number }> {
   const file = path.resolve(target);
   mkdirSync(path.dirname(file), { recursive: true });
   const partial = `${file}.partial`;

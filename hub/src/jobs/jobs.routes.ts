@@ -27,5 +27,7 @@ export function jobRoutes(deps: { allow: AllowFn; queue: JobQueue; loops: LoopRe
       validate('param', z.object({ id: z.coerce.number().int().positive() })),
       (c) => c.json({ job: queue.retry(c.req.valid('param').id) }),
     )
-    .get('/loops', allow('member', 'Periodic loops and how their last pass went'), (c) => c.json({ loops: loops.list() }));
+    .get('/loops', allow('member', 'Periodic loops and how their last pass went'), (c) =>
+      c.json({ loops: loops.list() }),
+    );
 }

@@ -376,3 +376,78 @@ test('recoverAbandoned requeues a job a dead process left running, and dead-lett
   assert.equal(queue.get(lastChance.id).status, 'dead');
   closeDatabase(db);
 });
+
+test('a job that outlives its timeoutMs is aborted through its signal and counts as a failed attempt', async () => {
+  const { db, queue } = setup();
+  const reasons: unknown[] = [];
+  queue.define({
+    kind: 'test.hung',
+    timeoutMs: 30,
+    maxAttempts: 3,
+    handle: (_payload, { signal }) =>
+      new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => {
+          reasons.push(signal.reason);
+          resolve();
+        });
+      }),
+  });
+  const job = queue.enqueue('test.hung', null);
+  // The job timeout is an unref'd timer (in the hub the server keeps the process alive); so does this.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    assert.equal(queue.pump().length, 1);
+    await queue.idle();
+  } finally {
+    clearInterval(keepAlive);
+  }
+  const failed = queue.get(job.id);
+  assert.equal(failed.status, 'queued', 'a timed-out job is retried like any failure');
+  assert.equal(failed.attempts, 1);
+  assert.match(failed.lastError ?? '', /timeout/i);
+  assert.equal(
+    (reasons[0] as Error | undefined)?.name,
+    'TimeoutError',
+    'the handler was told through its signal',
+  );
+  closeDatabase(db);
+});
+
+test('stop() aborts running handlers and leaves their jobs running for the next start, which runs them again', async () => {
+  const { file, db, queue } = setup();
+  let sawAbort = false;
+  queue.define({
+    kind: 'test.long',
+    handle: (_payload, { signal }) =>
+      new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => {
+          sawAbort = true;
+          resolve();
+        });
+      }),
+  });
+  const job = queue.enqueue('test.long', null);
+  queue.start();
+  await waitFor(() => queue.get(job.id).status === 'running', 'the job to start');
+  await queue.stop();
+  assert.equal(sawAbort, true, 'the handler was told to stop');
+  assert.equal(
+    queue.get(job.id).status,
+    'running',
+    'a stop is not the job failing: no attempt is spent on it',
+  );
+  assert.deepEqual(queue.pump(), [], 'a stopped queue claims nothing');
+  closeDatabase(db);
+
+  const reopened = openDatabase(file);
+  const next = makeQueue(reopened).queue;
+  next.define({ kind: 'test.long', handle: async () => {} });
+  next.start();
+  try {
+    await waitFor(() => next.get(job.id).status === 'succeeded', 'the job to run again after the restart');
+    assert.equal(next.get(job.id).attempts, 2);
+  } finally {
+    await next.stop();
+    closeDatabase(reopened);
+  }
+});

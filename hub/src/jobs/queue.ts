@@ -122,6 +122,8 @@ export function createJobQueue(deps: {
             }),
           ),
         ]);
+        // A handler that honours its signal returns early when the time runs out: that is not a success.
+        if (signal.aborted) failure = signal.reason ?? new Error('aborted');
       } catch (error) {
         failure = error ?? new Error('job failed');
       }

@@ -10,14 +10,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'hearth-hub' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: [
-          'password',
-          '*.password',
-          'token',
-          '*.token',
-          'headers.authorization',
-          'headers.cookie',
-        ],
+        paths: ['password', '*.password', 'token', '*.token', 'headers.authorization', 'headers.cookie'],
         censor: '[redacted]',
       },
     },

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { manualClock } from '../clock.js';
+import { runCli, spawnHub, tempDir } from '../testing/spawn-hub.js';
+import { startTestHub, TestClient } from '../testing/test-hub.js';
+
+/**
+ * Backups are taken while the hub keeps writing: `hearth db backup` from another process, and the
+ * hub's own `db.backup` job. A backup must be a consistent, self-contained database.
+ */
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function openReadonly(file: string) {
+  return new Database(file, { readonly: true, fileMustExist: true });
+}
+
+test('`hearth db backup` while the hub serves a stream of writes yields a consistent snapshot', async (t) => {
+  // Undone last-first: processes and the database before the folder they live in.
+  const undo: (() => unknown)[] = [];
+  t.after(async () => {
+    for (const step of undo.reverse()) await step();
+  });
+  const dataDir = tempDir('hearth-backup-');
+  undo.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const hub = await spawnHub({ dataDir });
+  undo.push(() => hub.kill('SIGKILL'));
+  const owner = new TestClient(hub.url);
+  const setup = await owner.post('/api/setup', {
+    code: hub.setupCode,
+    username: 'owner',
+    password: 'backup-password-1',
+  });
+  assert.equal(setup.status, 201);
+
+  const acknowledged: number[] = [];
+  let writing = true;
+  async function writer(worker: number) {
+    for (let n = 0; writing; n += 1) {
+      const response = await owner.post('/api/devices', { name: `cam ${worker}.${n}`, kind: 'camera' });
+      assert.equal(
+        response.status,
+        201,
+        `the hub refused a write during the backup: ${JSON.stringify(response.body)}`,
+      );
+      acknowledged.push(response.body.device.id);
+    }
+  }
+  const writers = Promise.all([0, 1, 2, 3].map(writer));
+  try {
+    await waitFor(() => acknowledged.length >= 40, 'the first 40 writes');
+    const beforeBackup = [...acknowledged];
+    const target = path.join(dataDir, 'copies', 'manual.db');
+    const cli = await runCli(['db', 'backup', target], { dataDir });
+    const duringBackup = acknowledged.length - beforeBackup.length;
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.lastLine, /backed up \d+ pages/);
+    await waitFor(
+      () => acknowledged.length >= beforeBackup.length + duringBackup + 10,
+      'writes to go on after the backup',
+    );
+    assert.ok(duringBackup > 0, 'the hub kept acknowledging writes while the CLI backed up');
+
+    assert.equal(existsSync(`${target}.partial`), false, 'no partial file is left behind');
+    assert.equal(existsSync(`${target}-wal`), false, 'the backup is one self-contained file');
+    const copy = openReadonly(target);
+    try {
+      assert.equal(copy.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(copy.pragma('journal_mode', { simple: true }), 'delete');
+      const ids = new Set(copy.prepare('SELECT id FROM devices').pluck().all() as number[]);
+      assert.deepEqual(
+        beforeBackup.filter((id) => !ids.has(id)),
+        [],
+        'every device acknowledged before the backup started is in it',
+      );
+      const devices = copy.prepare('SELECT count(*) FROM devices').pluck().get();
+      const tokens = copy.prepare('SELECT count(*) FROM device_tokens').pluck().get();
+      assert.equal(devices, tokens, 'one token per device: the copy is a single point in time');
+      assert.equal(copy.prepare("SELECT username FROM users WHERE role = 'owner'").pluck().get(), 'owner');
+    } finally {
+      copy.close();
+    }
+  } finally {
+    writing = false;
+    await writers;
+  }
+  assert.equal(await hub.stop(), 0);
+});
+
+test('the db.backup job (POST /api/system/backup) writes into <dataDir>/backups and keeps backup.keep files', async (t) => {
+  const clock = manualClock(Date.UTC(2026, 2, 1, 3, 0, 0));
+  const hub = await startTestHub({ backup: { keep: 2 } }, { clock });
+  t.after(async () => {
+    await hub.stop();
+    rmSync(hub.dataDir, { recursive: true, force: true });
+  });
+  const dir = path.join(hub.dataDir, 'backups');
+  const backupJobs = () => hub.hub.queue.list({ kind: 'db.backup', limit: 50 });
+
+  // The hub schedules one at start when none exists; let it finish so the counts below are exact.
+  await waitFor(
+    () => backupJobs().length > 0 && backupJobs().every((job) => job.status === 'succeeded'),
+    'the start-up backup',
+  );
+
+  const owner = await hub.owner();
+  const member = await hub.userWithRole('member');
+  assert.equal((await member.post('/api/system/backup')).status, 403, 'only an owner may start a backup');
+
+  // Named after the hub clock: 03:00 was the start-up backup, then one each hour.
+  const names = ['hearth-20260301-040000.db', 'hearth-20260301-050000.db', 'hearth-20260301-060000.db'];
+  const expectedNames: string[] = [];
+  for (const name of names) {
+    clock.advance(3600_000);
+    const response = await owner.post('/api/system/backup');
+    assert.equal(response.status, 202);
+    const { job } = response.body;
+    assert.equal(job.kind, 'db.backup');
+    assert.deepEqual(job.payload, { reason: 'manual' });
+    await waitFor(
+      () => hub.hub.queue.get(job.id).status !== 'queued' && hub.hub.queue.get(job.id).status !== 'running',
+      `backup job ${job.id}`,
+    );
+    const done = hub.hub.queue.get(job.id);
+    assert.equal(done.status, 'succeeded', done.lastError ?? '');
+    expectedNames.push(name);
+    const files = readdirSync(dir).filter((name) => name.endsWith('.db'));
+    assert.ok(
+      files.includes(expectedNames.at(-1)!),
+      `the new backup ${expectedNames.at(-1)} is there: ${files}`,
+    );
+    assert.ok(files.length <= 2, `at most backup.keep = 2 files, found ${files}`);
+  }
+
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    expectedNames.slice(-2),
+    'the two newest are kept, nothing else is left',
+  );
+  const listed = await owner.get('/api/jobs?kind=db.backup&status=succeeded');
+  assert.equal(listed.status, 200);
+  assert.ok(listed.body.jobs.length >= 3);
+
+  const newest = openReadonly(path.join(dir, expectedNames.at(-1)!));
+  try {
+    assert.equal(newest.pragma('integrity_check', { simple: true }), 'ok');
+    assert.deepEqual(
+      newest.prepare('SELECT username FROM users ORDER BY id').pluck().all(),
+      hub.hub.users.list().map((user) => user.username),
+    );
+  } finally {
+    newest.close();
+  }
+});
