@@ -171,7 +171,12 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
           { setupCode, url: `${url}/setup` },
           'no owner yet: open the setup page and enter this one-time code',
         );
-      systemEvents.record({ kind: 'hub.started', severity: 'info', message: `Hub ${HUB_VERSION} started.` });
+      systemEvents.record({
+        kind: 'hub.started',
+        severity: 'info',
+        message: `Hub ${HUB_VERSION} started.`,
+        details: { version: HUB_VERSION },
+      });
       return { url, port: address.port };
     },
 

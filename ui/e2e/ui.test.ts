@@ -74,6 +74,18 @@ test('UI shell: first-run setup, Korean, one live stream, events appear without 
   page.on('request', (request) => {
     if (new URL(request.url()).pathname === '/api/events/stream') streams.push(request.url());
   });
+  // Count EventSource objects the app creates (a browser reconnect reuses the same object).
+  await page.addInitScript(() => {
+    const Native = window.EventSource;
+    const counter = window as unknown as { __eventSources: number };
+    counter.__eventSources = 0;
+    window.EventSource = class extends Native {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init);
+        counter.__eventSources += 1;
+      }
+    };
+  });
   let documentLoads = 0;
   page.on('load', () => {
     documentLoads += 1;
@@ -131,6 +143,11 @@ test('UI shell: first-run setup, Korean, one live stream, events appear without 
 
   const row = page.locator('.event-list .event', { hasText: 'porch-cam' });
   await row.first().waitFor(WAIT);
+  // Worded in Korean from the event's details, not the hub's English message.
+  assert.match(
+    (await row.first().locator('.event-message').textContent()) ?? '',
+    /기기 "porch-cam"\(camera\)이\(가\) 추가되었습니다/,
+  );
   assert.equal(documentLoads, loadsBefore, 'the page was not reloaded');
   assert.equal(
     await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
@@ -154,7 +171,13 @@ test('UI shell: first-run setup, Korean, one live stream, events appear without 
   await page.locator('.stat-new .stat-value', { hasText: '1' }).waitFor(WAIT);
   await shot(page, shots, 'desktop-dashboard-ko');
 
-  // One EventSource for the whole visit, however many pages subscribed.
-  assert.equal(streams.length, 1, `expected one live stream, saw ${streams.length}: ${streams.join(', ')}`);
+  // One EventSource for the whole visit, however many pages subscribed, and one request for it.
+  const created = await page.evaluate(() => (window as unknown as { __eventSources: number }).__eventSources);
+  assert.equal(created, 1, `the app created ${created} EventSource objects`);
+  assert.equal(
+    streams.length,
+    1,
+    `expected one live stream request, saw ${streams.length}: ${streams.join(', ')}`,
+  );
   assert.deepEqual(problems, []);
 });

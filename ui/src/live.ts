@@ -9,7 +9,8 @@ import { createStore } from './store';
  * The browser reconnects by itself (the hub sends `retry:` and replays from `Last-Event-ID`);
  * the hub sends `resync` when it cannot replay, and pages then reload what they show. If the
  * browser gives up (the stream answered an error status), we reopen it after a pause, resuming
- * from the last id we saw (`lastEventId` query), or announce `resync` ourselves without one.
+ * from the last id we saw (`lastEventId` query). A reconnect with no id to resume from cannot be
+ * replayed by the hub, so we announce `resync` ourselves then.
  */
 
 export type DeviceChange =
@@ -36,7 +37,7 @@ const handlers = new Map<LiveTopic, Set<(data: never) => void>>();
 let source: EventSource | null = null;
 let reopenTimer: ReturnType<typeof setTimeout> | undefined;
 let reopenDelay = 1000;
-let announceResync = false;
+let connectedBefore = false;
 let lastEventId = '';
 let closedHandler: () => void = () => {};
 
@@ -69,9 +70,9 @@ function open(): void {
       const message = event as MessageEvent<string>;
       if (message.lastEventId) lastEventId = message.lastEventId;
       dispatch(name, parse(message.data) as never);
-      if (name === 'hello' && announceResync) {
-        announceResync = false;
-        dispatch('resync', null);
+      if (name === 'hello') {
+        if (connectedBefore && !lastEventId) dispatch('resync', null);
+        connectedBefore = true;
       }
     });
   }
@@ -92,7 +93,6 @@ function open(): void {
     reopenTimer = setTimeout(() => {
       reopenTimer = undefined;
       if (liveStatus.get() === 'off') return;
-      announceResync = !lastEventId;
       open();
     }, reopenDelay);
     reopenDelay = Math.min(reopenDelay * 2, 30_000);
@@ -103,7 +103,7 @@ function open(): void {
 export function startLive(): void {
   if (source || reopenTimer !== undefined) return;
   reopenDelay = 1000;
-  announceResync = false;
+  connectedBefore = false;
   lastEventId = '';
   open();
 }

@@ -90,6 +90,8 @@ export async function signOut(): Promise<void> {
   } catch {
     // Signed out locally either way.
   }
+  // The next person starts at the dashboard, not on the page the last one left open.
+  history.replaceState(null, '', '/');
   signedOut(false);
 }
 

@@ -11,7 +11,7 @@ import { validate } from '../http/validate.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { SessionService } from './sessions.service.js';
 import type { SetupService } from './setup.service.js';
-import { localeSchema, type UserService } from './users.service.js';
+import { localeSchema, type UserService, usernameSchema } from './users.service.js';
 
 const loginBody = z
   .object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
@@ -19,7 +19,7 @@ const loginBody = z
 const setupBody = z
   .object({
     code: z.string().min(1).max(32),
-    username: z.string().min(1).max(64),
+    username: usernameSchema,
     password: z.string().min(1).max(256),
     locale: localeSchema.optional(),
   })
@@ -131,7 +131,7 @@ export function authRoutes(deps: {
         const me = c.get('user');
         if (!(await users.verifyCredentials(me.username, currentPassword)))
           throw new AppError(403, 'invalid_credentials', 'The current password is wrong.');
-        await users.setPassword(me.id, newPassword);
+        await users.setPassword(me.id, newPassword, 'newPassword');
         startSession(c, me.id);
         return c.body(null, 204);
       },

@@ -24,7 +24,15 @@ describe('first-run setup', () => {
     assert.match(code ?? '', /^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
     const weak = await client.post('/api/setup', { code, username: 'owner', password: 'short' });
     assert.equal(weak.status, 400);
-    assert.equal(t.hub.users.count(), 0, 'nothing created by a weak password');
+    assert.equal(weak.body.error.details.issues[0].path, 'password');
+    const badName = await client.post('/api/setup', {
+      code,
+      username: 'o',
+      password: 'long-enough-password',
+    });
+    assert.equal(badName.status, 400);
+    assert.equal(badName.body.error.details.issues[0].path, 'username', 'the field is named for the form');
+    assert.equal(t.hub.users.count(), 0, 'nothing created by a weak password or a bad name');
 
     const created = await client.post('/api/setup', { code: code!.toLowerCase(), ...OWNER });
     assert.equal(created.status, 201);
@@ -133,6 +141,11 @@ describe('sign-in and sessions', () => {
       newPassword: 'dad-password-2',
     });
     assert.equal(wrongCurrent.status, 403);
+    const weakNew = await laptop.post('/api/auth/password', {
+      currentPassword: 'dad-password-1',
+      newPassword: 'short',
+    });
+    assert.equal(weakNew.body.error.details.issues[0].path, 'newPassword');
     const changed = await laptop.post('/api/auth/password', {
       currentPassword: 'dad-password-1',
       newPassword: 'dad-password-2',

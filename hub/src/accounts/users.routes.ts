@@ -4,12 +4,12 @@ import type { AllowFn } from '../http/access.js';
 import type { AppEnv } from '../http/env.js';
 import { conflict } from '../http/errors.js';
 import { validate } from '../http/validate.js';
-import { localeSchema, roleSchema, type UserService } from './users.service.js';
+import { localeSchema, roleSchema, type UserService, usernameSchema } from './users.service.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 const newUser = z
   .object({
-    username: z.string().min(1).max(64),
+    username: usernameSchema,
     password: z.string().min(1).max(256),
     role: roleSchema,
     displayName: z.string().trim().min(1).max(64).optional(),

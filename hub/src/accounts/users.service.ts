@@ -53,11 +53,12 @@ export function createUserService(deps: { db: Db; clock: Clock; passwordMinLengt
   const { db, clock } = deps;
   const password = passwordSchema(deps.passwordMinLength);
 
-  function checkPassword(value: string): void {
+  /** `field` names the request field the password came in, so the UI can mark it. */
+  function checkPassword(value: string, field = 'password'): void {
     const parsed = password.safeParse(value);
     if (!parsed.success)
       throw new AppError(400, 'invalid_input', 'Password too weak.', {
-        issues: [{ path: 'password', message: parsed.error.issues[0]?.message ?? 'invalid' }],
+        issues: [{ path: field, message: parsed.error.issues[0]?.message ?? 'invalid' }],
       });
   }
 
@@ -154,9 +155,9 @@ export function createUserService(deps: { db: Db; clock: Clock; passwordMinLengt
     },
 
     /** A new password ends every session of that user. */
-    async setPassword(id: number, newPassword: string): Promise<void> {
+    async setPassword(id: number, newPassword: string, field = 'password'): Promise<void> {
       getRow(id);
-      checkPassword(newPassword);
+      checkPassword(newPassword, field);
       const passwordHash = await hashPassword(newPassword);
       db.transaction((tx) => {
         tx.update(users)

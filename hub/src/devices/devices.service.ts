@@ -112,6 +112,7 @@ export function createDeviceService(deps: {
         severity: 'info',
         subject: `device:${result.device.id}`,
         message: `Device "${result.device.name}" (${result.device.kind}) added.`,
+        details: { name: result.device.name, kind: result.device.kind },
       });
       deps.bus?.publish('devices', { change: 'added', device: result.device });
       return result;
@@ -125,6 +126,7 @@ export function createDeviceService(deps: {
         severity: 'info',
         subject: `device:${id}`,
         message: `Device "${device.name}" removed; its tokens no longer work.`,
+        details: { name: device.name },
       });
       deps.bus?.publish('devices', { change: 'removed', id });
     },
@@ -199,6 +201,7 @@ export function createDeviceService(deps: {
           severity: 'warning',
           subject: `device:${device.id}`,
           message: `Device "${device.name}" has not been heard from for ${Math.round(silentMs / 1000)} s.`,
+          details: { name: device.name, seconds: Math.round(silentMs / 1000) },
         });
       }
       return changed;

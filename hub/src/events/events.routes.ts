@@ -40,7 +40,12 @@ const listQuery = z
 /** The live stream's open connections, so shutdown can end them instead of waiting forever. */
 export function createStreamRegistry() {
   const closers = new Set<() => void>();
+  let closing = false;
   return {
+    /** Set once shutdown began: a tab reconnecting over a kept-alive socket must not get a stream that hangs. */
+    get closing() {
+      return closing;
+    },
     add(close: () => void) {
       closers.add(close);
       return () => closers.delete(close);
@@ -49,6 +54,7 @@ export function createStreamRegistry() {
       return closers.size;
     },
     closeAll() {
+      closing = true;
       for (const close of closers) close();
     },
   };
@@ -75,6 +81,16 @@ export function eventRoutes(deps: {
       allow('viewer', 'The one live stream per tab (SSE): topics, heartbeats, Last-Event-ID resume'),
       validate('query', streamQuery),
       (c) => {
+        if (streams.closing)
+          throw new AppError(
+            503,
+            'shutting_down',
+            'The hub is restarting; reconnect in a moment.',
+            undefined,
+            {
+              'Retry-After': '3',
+            },
+          );
         if (streams.size >= config.maxStreams)
           throw new AppError(503, 'too_many_streams', 'Too many open live streams; close a tab.', undefined, {
             'Retry-After': '10',

@@ -13,6 +13,7 @@ export const systemEvents = sqliteTable(
     severity: text('severity', { enum: SEVERITIES }).notNull(),
     /** What it is about, e.g. `device:3`, `job:17`, `nas`. */
     subject: text('subject'),
+    /** English text for logs and the CLI; the UI words known kinds itself from `details`. */
     message: text('message').notNull(),
     details: text('details', { mode: 'json' }),
   },

@@ -65,7 +65,7 @@ export function createJobQueue(deps: {
       severity: 'error',
       subject: `job:${job.id}`,
       message: `Job ${job.kind} #${job.id} failed ${job.attempts} times and was set aside: ${message}`,
-      details: { kind: job.kind, attempts: job.attempts },
+      details: { kind: job.kind, id: job.id, attempts: job.attempts, error: message },
     });
     announce(job);
   }

@@ -41,12 +41,18 @@ export function errorMessage(error: unknown, t: Translate): string {
 }
 
 /** Splits a failure into messages next to the named fields and one for the whole form. */
-export function formErrors(error: unknown, t: Translate, fields: readonly string[]): FormErrors {
+export function formErrors(
+  error: unknown,
+  t: Translate,
+  fields: readonly string[],
+  aliases: Record<string, string> = {},
+): FormErrors {
   const result: FormErrors = { fields: {} };
   const leftover: string[] = [];
   if (error instanceof ApiError && error.issues.length) {
     for (const issue of error.issues) {
-      const field = issue.path.split('.')[0] ?? '';
+      const first = issue.path.split('.')[0] ?? '';
+      const field = aliases[first] ?? first;
       if (fields.includes(field) && !result.fields[field]) result.fields[field] = issue.message;
       else leftover.push(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
     }
@@ -58,8 +64,11 @@ export function formErrors(error: unknown, t: Translate, fields: readonly string
   return result;
 }
 
-/** Submit state of one form: busy flag, errors, and a runner that fills them. */
-export function useSubmit(fields: readonly string[]) {
+/**
+ * Submit state of one form: busy flag, errors, and a runner that fills them. `aliases` maps an
+ * API field name to the form's own (the hub calls a new password `password` everywhere).
+ */
+export function useSubmit(fields: readonly string[], aliases?: Record<string, string>) {
   const t = useT();
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors>({ fields: {} });
@@ -70,7 +79,7 @@ export function useSubmit(fields: readonly string[]) {
       await action();
       return true;
     } catch (error) {
-      setErrors(formErrors(error, t, fields));
+      setErrors(formErrors(error, t, fields, aliases));
       return false;
     } finally {
       setBusy(false);

@@ -99,7 +99,7 @@ export function EventsPage() {
           <Loading />
         )
       ) : events.length === 0 ? (
-        <p class="empty">{t('events.empty')}</p>
+        <p class="empty">{minSeverity === 'info' ? t('events.empty') : t('events.emptyFiltered')}</p>
       ) : (
         <div class="card card-flush">
           <EventList events={events} fresh={fresh} />

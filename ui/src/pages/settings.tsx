@@ -88,7 +88,9 @@ function HouseholdForm({ isOwner }: { isOwner: boolean }) {
 function PasswordForm() {
   const t = useT();
   const [done, setDone] = useState(false);
-  const { busy, errors, setErrors, run } = useSubmit(['currentPassword', 'newPassword']);
+  const { busy, errors, setErrors, run } = useSubmit(['currentPassword', 'newPassword'], {
+    password: 'newPassword',
+  });
   return (
     <form
       class="card form"

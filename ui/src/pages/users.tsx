@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, type Role, type User } from '../api';
+import { ApiError, api, type Role, type User } from '../api';
 import {
   Alert,
   ConfirmButton,
@@ -22,12 +22,12 @@ import { useStore } from '../store';
 const ROLES: Role[] = ['owner', 'member', 'viewer'];
 const text = (form: FormData, name: string) => String(form.get(name) ?? '');
 
-function RoleOptions() {
+function RoleOptions({ initial }: { initial?: Role }) {
   const t = useT();
   return (
     <>
       {ROLES.map((role) => (
-        <option key={role} value={role}>
+        <option key={role} value={role} selected={initial ? role === initial : undefined}>
           {t(`role.${role}`)}
         </option>
       ))}
@@ -62,9 +62,15 @@ function AddUserForm({ onAdded, onCancel }: { onAdded: (user: User) => void; onC
           return;
         }
         await run(async () => {
-          const { user } = await api.createUser(body);
-          formEl.reset();
-          onAdded(user);
+          try {
+            const { user } = await api.createUser(body);
+            formEl.reset();
+            onAdded(user);
+          } catch (error) {
+            if (!(error instanceof ApiError && error.status === 409)) throw error;
+            const issues = [{ path: 'username', message: t('users.taken') }];
+            throw new ApiError(409, 'invalid_input', error.message, { issues });
+          }
         });
       }}
     >
@@ -100,7 +106,7 @@ function AddUserForm({ onAdded, onCancel }: { onAdded: (user: User) => void; onC
           error={errors.fields.confirm}
         />
         <SelectField label={t('user.role')} name="role" hint={t('users.roleHint')} error={errors.fields.role}>
-          <RoleOptions />
+          <RoleOptions initial="member" />
         </SelectField>
       </div>
       <FormError message={errors.form} />
