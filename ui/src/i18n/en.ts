@@ -44,7 +44,7 @@ export const en = {
   'setup.title': 'Set up Hearth',
   'setup.intro': 'Create the owner account. You need the setup code the hub printed when it started.',
   'setup.code': 'Setup code',
-  'setup.codeHint': 'Printed in the hub log (journalctl -u hearth).',
+  'setup.codeHint': 'Printed in the hub log (journalctl -u hearth-hub); `hearth setup-code` shows it again.',
   'setup.submit': 'Create owner account',
 
   'login.title': 'Sign in',
