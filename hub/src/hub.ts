@@ -20,7 +20,13 @@ import { buildOpenApi } from './http/openapi.js';
 import { createLoopRegistry } from './jobs/loops.js';
 import { createJobQueue } from './jobs/queue.js';
 import type { Logger } from './log/logger.js';
+import { createCameraService } from './cameras/cameras.service.js';
+import { createMjpegSources } from './cameras/mjpeg-sources.js';
+import { createRecordingService } from './recording/recording.service.js';
+import { reconcileRoot } from './recording/reindex.js';
+import { createSegmentRepo } from './recording/segments.repo.js';
 import { createSettingsService } from './settings/settings.service.js';
+import { createFsWorker, createNasGuard, createSpool, createTransfer } from './storage/index.js';
 import { HUB_VERSION } from './system/version.js';
 
 const HOUR = 3600_000;
@@ -59,6 +65,46 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   const loops = createLoopRegistry({ log: log.child({ part: 'loops' }) });
   const streams = createStreamRegistry();
+
+  // The laptop demo's NAS is a plain folder; an appliance's mount point is never created by the hub.
+  if (config.demo) mkdirSync(config.nasDir, { recursive: true });
+  const cameras = createCameraService({ db, clock, bus, systemEvents });
+  const segments = createSegmentRepo(db);
+  const nasFs = createFsWorker({ timeoutMs: config.storage.nasTimeoutMs });
+  const guard = createNasGuard({
+    root: config.nasDir,
+    fs: nasFs,
+    requireMountPoint: config.storage.requireNasMount ?? true,
+    createMarker: config.demo,
+    intervalMs: config.storage.nasCheckSeconds * 1000,
+  });
+  const spool = createSpool({
+    dir: config.storage.spoolDir,
+    quotaBytes: config.storage.spoolQuotaBytes,
+    onDrop: (dropped) => {
+      for (const file of dropped) segments.removeByRelPath(file.relPath);
+      systemEvents.record({
+        kind: 'spool.dropped',
+        severity: 'error',
+        subject: 'spool',
+        message: `The NAS is still down and the local spool is full: ${dropped.length} oldest recording(s) were deleted to keep recording.`,
+        details: { count: dropped.length, bytes: dropped.reduce((sum, file) => sum + file.bytes, 0), files: dropped.map((file) => file.relPath) },
+      });
+    },
+  });
+  const transfer = createTransfer({ nasRoot: config.nasDir, fs: nasFs, guard, spool });
+  const recording = createRecordingService({
+    cameras,
+    segments,
+    storage: { nasRoot: config.nasDir, spoolRoot: config.storage.spoolDir, guard, spool, transfer },
+    mjpeg: createMjpegSources(log.child({ part: 'mjpeg' })),
+    config: { ...config.recording, stagingDir: config.storage.stagingDir },
+    clock,
+    log: log.child({ part: 'recording' }),
+    systemEvents,
+    bus,
+  });
+  if (config.demo) cameras.seedDemoCameras();
 
   const backups = registerDatabaseBackups({
     db,
@@ -113,6 +159,9 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     queue,
     loops,
     startedAt,
+    cameras,
+    segments,
+    recording,
   });
   let openApi: unknown;
   const app = createHttpApp({
@@ -141,6 +190,9 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     systemEvents,
     queue,
     loops,
+    cameras,
+    segments,
+    recording,
 
     async start(): Promise<{ url: string; port: number }> {
       const address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -171,6 +223,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
           { setupCode, url: `${url}/setup` },
           'no owner yet: open the setup page and enter this one-time code',
         );
+      guard.start();
+      await recording.start();
       systemEvents.record({
         kind: 'hub.started',
         severity: 'info',
@@ -195,8 +249,11 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
           await closed;
         }
       }
+      await recording.stop();
+      guard.stop();
       await loops.stop();
       await queue.stop();
+      nasFs.close();
       closeDatabase(db);
       log.info('stopped');
     },

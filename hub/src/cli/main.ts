@@ -13,6 +13,9 @@ import { createDeviceService } from '../devices/devices.service.js';
 import { EventBus } from '../events/bus.js';
 import { createSystemEvents } from '../events/system-events.service.js';
 import { AppError } from '../http/errors.js';
+import { reconcileRoot } from '../recording/reindex.js';
+import { createSegmentRepo } from '../recording/segments.repo.js';
+import { createFsWorker } from '../storage/index.js';
 
 const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses)
 
@@ -28,6 +31,7 @@ const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses
   hearth token revoke <device-id> [--token-id N]   revokes one token, or all of the device's tokens
   hearth db migrate                          apply database migrations
   hearth db backup <file>                    consistent copy of the database, safe while the hub runs
+  hearth reindex                             rebuild the recordings index from the files on the NAS and in the spool
 
 Environment: HEARTH_DATA_DIR (default ./var), HEARTH_CONFIG (optional JSON file).`;
 
@@ -227,6 +231,31 @@ async function run(argv: string[]): Promise<void> {
         if (!rest[0]) throw new UsageError('db backup needs a target file');
         const result = await backupDatabase(db, rest[0]);
         console.log(`backed up ${result.pages} pages (${result.bytes} bytes) to ${result.file}`);
+        return;
+      }
+      case 'reindex': {
+        const fs = createFsWorker({ timeoutMs: config.storage.nasTimeoutMs * 4 });
+        const segments = createSegmentRepo(db);
+        const progress = (label: string) => (done: number, total: number) => {
+          if (!process.stderr.isTTY && done !== total) return;
+          const width = 30;
+          const filled = total ? Math.round((done / total) * width) : width;
+          process.stderr.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`);
+          if (done === total) process.stderr.write('\n');
+        };
+        try {
+          for (const [location, root] of [
+            ['nas', config.nasDir],
+            ['spool', config.storage.spoolDir],
+          ] as const) {
+            const report = await reconcileRoot({ db, fs, segments, clock: systemClock, root, location, onProgress: progress(location) });
+            console.log(
+              `${location}: ${report.scanned} files, ${report.added} added, ${report.removed} stale rows removed, ${report.unreadable} unreadable`,
+            );
+          }
+        } finally {
+          fs.close();
+        }
         return;
       }
       default:

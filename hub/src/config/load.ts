@@ -67,5 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   config.dataDir = path.resolve(config.dataDir);
   config.nasDir = path.resolve(config.nasDir || path.join(config.dataDir, 'nas'));
   config.server.uiDir = path.resolve(config.server.uiDir || path.join(hubRoot, '..', 'ui', 'dist'));
+  config.storage.stagingDir = path.resolve(config.storage.stagingDir || path.join(config.dataDir, 'staging'));
+  config.storage.spoolDir = path.resolve(config.storage.spoolDir || path.join(config.dataDir, 'spool'));
+  config.storage.requireNasMount ??= !config.demo;
   return config;
 }

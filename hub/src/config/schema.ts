@@ -91,6 +91,34 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    storage: z
+      .object({
+        /** Where ffmpeg writes segments before the mover places them; empty: `<dataDir>/staging`. tmpfs spares an SD card but a power cut then loses the segment in progress. */
+        stagingDir: z.string().default(''),
+        /** Bounded local folder for segments while the NAS is unhealthy; empty: `<dataDir>/spool`. */
+        spoolDir: z.string().default(''),
+        spoolQuotaBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(2 * 1024 ** 3),
+        /** The NAS root must be a mount point; unset means true, except in demo mode (a plain folder). */
+        requireNasMount: z.boolean().optional(),
+        nasCheckSeconds: z.number().int().positive().default(15),
+        /** A NAS operation slower than this counts as a hang: it is abandoned and the NAS marked unhealthy. */
+        nasTimeoutMs: z.number().int().positive().default(5000),
+      })
+      .strict()
+      .prefault({}),
+    recording: z
+      .object({
+        /** A recorder whose output has not grown for this long is restarted. */
+        stallSeconds: z.number().int().min(2).default(20),
+        restartBackoffBaseMs: z.number().int().positive().default(1000),
+        restartBackoffMaxMs: z.number().int().positive().default(60_000),
+      })
+      .strict()
+      .prefault({}),
     backup: z
       .object({
         /** Nightly database backup into `<dataDir>/backups`; 0 turns it off. */

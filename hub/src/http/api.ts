@@ -14,6 +14,12 @@ import type { SystemEventService } from '../events/system-events.service.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
 import type { LoopRegistry } from '../jobs/loops.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { cameraRoutes } from '../cameras/cameras.routes.js';
+import type { CameraService } from '../cameras/cameras.service.js';
+import { fileResponse } from '../recording/file-response.js';
+import { recordingRoutes } from '../recording/recording.routes.js';
+import type { RecordingService } from '../recording/recording.service.js';
+import type { SegmentRepo } from '../recording/segments.repo.js';
 import { settingsRoutes } from '../settings/settings.routes.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { systemRoutes } from '../system/system.routes.js';
@@ -34,6 +40,9 @@ export interface ApiDeps {
   queue: JobQueue;
   loops: LoopRegistry;
   startedAt: number;
+  cameras: CameraService;
+  segments: SegmentRepo;
+  recording: RecordingService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -55,7 +64,19 @@ export function buildApi(deps: ApiDeps) {
     .route('/device', deviceSelfRoutes({ allow, devices: deps.devices }))
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
     .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))
-    .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }));
+    .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }))
+    .route('/cameras', cameraRoutes({ allow, cameras: deps.cameras, recorderState: deps.recording.state }))
+    .route(
+      '/',
+      recordingRoutes({
+        allow,
+        segments: deps.segments,
+        settings: deps.settings,
+        cameraExists: deps.cameras.exists,
+        segmentFile: deps.recording.segmentFile,
+        serveFile: fileResponse,
+      }),
+    );
 }
 
 export type AppType = ReturnType<typeof buildApi>;

@@ -1,0 +1,276 @@
+import { mkdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { type FSWatcher, watch } from 'chokidar';
+import type { CameraRow, CameraService } from '../cameras/cameras.service.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../events/bus.js';
+import type { SystemEventService } from '../events/system-events.service.js';
+import type { Logger } from '../log/logger.js';
+import { MediaError, probeSegment, type RecorderInput, startRecorder, trimToLastFragment } from '../media/index.js';
+import type { NasGuard, NasHealth, Spool, Transfer } from '../storage/index.js';
+import { parseSegmentName, segmentRelPath } from './segment-names.js';
+import type { MjpegSources } from '../cameras/mjpeg-sources.js';
+import { reapOrphanRecorders } from './orphans.js';
+import type { SegmentRepo } from './segments.repo.js';
+import { type RecorderState, type Supervisor, superviseRecorder } from './supervisor.js';
+
+export interface RecordingStorage {
+  nasRoot: string;
+  spoolRoot: string;
+  guard: NasGuard;
+  spool: Spool;
+  transfer: Transfer;
+}
+
+function inputFor(camera: CameraRow): RecorderInput | null {
+  switch (camera.kind) {
+    case 'demo':
+      return { kind: 'demo', label: camera.name };
+    case 'rtsp':
+      return { kind: 'stream', url: camera.sourceUrl! };
+    case 'mjpeg':
+    case 'esp32':
+      // Frames come from the hub's one upstream connection, never a second client on the camera.
+      return { kind: 'mjpeg-pipe', fps: 10 };
+    default:
+      // Node cameras are recorded by their edge node, which reports its segments.
+      return null;
+  }
+}
+
+/**
+ * Continuous recording: one supervised ffmpeg per recording camera writing into local staging,
+ * each finished segment probed, placed on the NAS (or the spool while the NAS is unhealthy)
+ * and indexed. Nothing here writes to the NAS except through `storage.transfer`.
+ */
+export function createRecordingService(deps: {
+  cameras: CameraService;
+  segments: SegmentRepo;
+  storage: RecordingStorage;
+  mjpeg: MjpegSources;
+  config: Config['recording'] & { stagingDir: string };
+  clock: Clock;
+  log: Logger;
+  systemEvents: SystemEventService;
+  bus: EventBus;
+}) {
+  const { cameras, segments, storage, config, log } = deps;
+  const supervisors = new Map<string, Supervisor>();
+  const states = new Map<string, RecorderState>();
+  const finalizing = new Map<string, Promise<void>>();
+  let watcher: FSWatcher | undefined;
+  let running = false;
+
+  mkdirSync(config.stagingDir, { recursive: true });
+
+  async function finalizeOnce(file: string): Promise<void> {
+    const fileName = path.basename(file);
+    const name = parseSegmentName(fileName);
+    if (!name) return;
+    let probe: Awaited<ReturnType<typeof probeSegment>>;
+    try {
+      // A segment cut short by a crash ends inside a fragment: keep what plays, exactly.
+      const trimmed = await trimToLastFragment(file);
+      if (trimmed > 0) log.info({ file: fileName, trimmedBytes: trimmed }, 'recovered a segment a crash cut short');
+      probe = await probeSegment(file);
+    } catch (error) {
+      if (error instanceof MediaError && error.code === 'unreadable') {
+        // Killed before its first fragment: only `ftyp`, nothing to play.
+        unlinkSync(file);
+        log.info({ file: fileName }, 'discarded a segment with no playable fragment');
+        return;
+      }
+      throw error;
+    }
+    const placement = await storage.transfer.place(file, segmentRelPath(fileName, name));
+    const row = segments.insert({
+      cameraId: name.cameraId,
+      startAt: name.startAt,
+      endAt: name.startAt + probe.durationMs,
+      durationMs: probe.durationMs,
+      bytes: probe.bytes,
+      codec: probe.codec,
+      width: probe.width,
+      height: probe.height,
+      initBytes: probe.initHeaderBytes,
+      location: placement.location,
+      relPath: placement.relPath,
+      protected: false,
+      createdAt: deps.clock.now(),
+    });
+    deps.bus.publish('recording', { change: 'segment', segment: row });
+  }
+
+  /** Each staging file is finalized once, however many signals (ffmpeg, watcher, sweep) name it. */
+  function finalize(file: string): Promise<void> {
+    const existing = finalizing.get(file);
+    if (existing) return existing;
+    const job = finalizeOnce(file)
+      .catch((error: Error) => log.error({ file, err: error }, 'could not finalize a segment; it stays in staging'))
+      .finally(() => finalizing.delete(file));
+    finalizing.set(file, job);
+    return job;
+  }
+
+  function setState(cameraId: string, state: RecorderState) {
+    const before = states.get(cameraId);
+    states.set(cameraId, state);
+    deps.bus.publish('recording', { change: 'recorder', cameraId, ...state });
+    if (state.state === 'reconnecting' || state.state === 'failed') {
+      if (before?.state !== state.state)
+        deps.systemEvents.record({
+          kind: `recorder.${state.state}`,
+          severity: state.state === 'failed' ? 'error' : 'warning',
+          subject: `camera:${cameraId}`,
+          message: `Recorder for ${cameraId} is ${state.state}: ${state.lastError}`,
+          details: { cameraId, error: state.lastError },
+        });
+    } else if (state.state === 'recording' && (before?.state === 'reconnecting' || before?.state === 'failed')) {
+      deps.systemEvents.record({
+        kind: 'recorder.recovered',
+        severity: 'info',
+        subject: `camera:${cameraId}`,
+        message: `Recorder for ${cameraId} is recording again.`,
+        details: { cameraId },
+      });
+    }
+  }
+
+  function stagingFilesOf(cameraId?: string): string[] {
+    const names = watcher?.getWatched()[config.stagingDir] ?? [];
+    return names
+      .filter((name) => name.endsWith('.mp4') && (!cameraId || name.startsWith(`${cameraId}_`)))
+      .map((name) => path.join(config.stagingDir, name));
+  }
+
+  function startCamera(camera: CameraRow) {
+    const input = inputFor(camera);
+    if (!input || !camera.enabled || !camera.record || camera.powerProfile !== 'mains') {
+      states.set(camera.id, { state: 'disabled', lastError: null, since: deps.clock.now(), restarts: 0 });
+      return;
+    }
+    const supervisor = superviseRecorder({
+      cameraId: camera.id,
+      input,
+      segmentSeconds: camera.segmentSeconds,
+      stagingDir: config.stagingDir,
+      startRecorder,
+      onSegment: (file) => void finalize(file),
+      onExit: () => {
+        for (const file of stagingFilesOf(camera.id)) void finalize(file);
+      },
+      onState: (state) => setState(camera.id, state),
+      ...(input.kind === 'mjpeg-pipe'
+        ? {
+            attachFrames: (write: (jpeg: Buffer) => void) =>
+              deps.mjpeg.forCamera(camera).subscribe((frame) => write(frame.jpeg)),
+          }
+        : {}),
+      log: log.child({ camera: camera.id }),
+      stallSeconds: config.stallSeconds,
+      backoffBaseMs: config.restartBackoffBaseMs,
+      backoffMaxMs: config.restartBackoffMaxMs,
+    });
+    supervisors.set(camera.id, supervisor);
+  }
+
+  async function stopCamera(id: string) {
+    const supervisor = supervisors.get(id);
+    supervisors.delete(id);
+    await supervisor?.stop();
+    states.set(id, { state: 'disabled', lastError: null, since: deps.clock.now(), restarts: 0 });
+  }
+
+  /** Applies a camera change: a camera without a running recorder gets its state at once. */
+  function restartCamera(id: string) {
+    const begin = () => {
+      if (!running) return;
+      if (!cameras.exists(id)) {
+        states.delete(id);
+        return;
+      }
+      startCamera(cameras.getForRecording(id));
+    };
+    if (supervisors.has(id)) void stopCamera(id).then(begin);
+    else begin();
+  }
+
+  let nasSeen = false;
+  function onNasChange(health: NasHealth) {
+    deps.bus.publish('recording', { change: 'nas', health });
+    const first = !nasSeen;
+    nasSeen = true;
+    if (first && health.healthy) return; // the normal start: nothing to tell anyone
+    deps.systemEvents.record({
+      kind: health.healthy ? 'nas.up' : 'nas.down',
+      severity: health.healthy ? 'info' : 'error',
+      subject: 'nas',
+      message: health.healthy
+        ? 'The NAS is back; spooled recordings are moving to it.'
+        : `The NAS is not usable (${health.reason}); recordings go to the local spool.`,
+      details: { reason: health.reason },
+    });
+    if (health.healthy) void drainSpool();
+  }
+
+  let draining: Promise<number> | undefined;
+  function drainSpool(): Promise<number> {
+    draining ??= storage.transfer
+      .drainSpool((moved) => segments.move(moved.spooledAs, 'nas', moved.relPath))
+      .catch((error: Error) => {
+        log.warn({ err: error }, 'spool drain stopped; it resumes when the NAS is healthy');
+        return 0;
+      })
+      .finally(() => {
+        draining = undefined;
+      });
+    return draining;
+  }
+
+  return {
+    state(cameraId: string): RecorderState | null {
+      return states.get(cameraId) ?? null;
+    },
+
+    nasHealth: () => storage.guard.current(),
+
+    /** Where a segment's file is now. */
+    segmentFile(segment: { location: 'nas' | 'spool' | 'staging'; relPath: string }): string {
+      if (segment.location === 'nas') return path.join(storage.nasRoot, segment.relPath);
+      if (segment.location === 'spool') return path.join(storage.spoolRoot, segment.relPath);
+      return path.join(config.stagingDir, path.basename(segment.relPath));
+    },
+
+    async start(): Promise<void> {
+      running = true;
+      const reaped = reapOrphanRecorders(config.stagingDir);
+      if (reaped.length) log.warn({ pids: reaped }, 'ended ffmpeg processes a previous hub left running');
+      storage.guard.onChange(onNasChange);
+      await storage.guard.check();
+      // Files already in staging when the hub starts were left by a crash: nothing writes them now.
+      watcher = watch(config.stagingDir, { depth: 0, ignoreInitial: false, awaitWriteFinish: false });
+      await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
+      for (const file of stagingFilesOf()) void finalize(file);
+      watcher.on('add', (file) => {
+        const name = parseSegmentName(path.basename(file));
+        if (name && !supervisors.has(name.cameraId)) void finalize(file);
+      });
+      for (const camera of cameras.listForRecording()) startCamera(camera);
+      cameras.onChange(restartCamera);
+    },
+
+    drainSpool,
+
+    async stop(): Promise<void> {
+      running = false;
+      await Promise.all([...supervisors.keys()].map(stopCamera));
+      await deps.mjpeg.stopAll();
+      await watcher?.close();
+      await Promise.allSettled([...finalizing.values()]);
+      await draining;
+    },
+  };
+}
+
+export type RecordingService = ReturnType<typeof createRecordingService>;

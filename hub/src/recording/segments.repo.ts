@@ -1,0 +1,73 @@
+import { and, asc, desc, eq, gte, lt } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { type SegmentLocation, segments } from './recording.schema.js';
+
+export type Segment = typeof segments.$inferSelect;
+export type NewSegment = Omit<typeof segments.$inferInsert, 'id' | 'clockSuspect'>;
+
+/** Segments dated before this build cannot be real: the clock was wrong (no RTC, no NTP yet). */
+export const BUILD_EPOCH = Date.UTC(2026, 0, 1);
+
+export function createSegmentRepo(db: Db) {
+  return {
+    /**
+     * Inserts a segment, flagging it `clock_suspect` when it starts before the build or before
+     * the end of the camera's previous segment. Idempotent on `relPath` (a re-scan changes nothing).
+     */
+    insert(segment: NewSegment): Segment {
+      return db.transaction((tx) => {
+        const existing = tx.select().from(segments).where(eq(segments.relPath, segment.relPath)).get();
+        if (existing) return existing;
+        const previous = tx
+          .select({ startAt: segments.startAt, endAt: segments.endAt })
+          .from(segments)
+          .where(eq(segments.cameraId, segment.cameraId))
+          .orderBy(desc(segments.startAt))
+          .limit(1)
+          .get();
+        // A second of slack: ffmpeg's wall-clock names round to the second.
+        const clockSuspect =
+          segment.startAt < BUILD_EPOCH || (previous !== undefined && segment.startAt < previous.endAt - 1000);
+        return tx
+          .insert(segments)
+          .values({ ...segment, clockSuspect })
+          .returning()
+          .get();
+      });
+    },
+
+    get(id: number): Segment | undefined {
+      return db.select().from(segments).where(eq(segments.id, id)).get();
+    },
+
+    byRelPath(relPath: string): Segment | undefined {
+      return db.select().from(segments).where(eq(segments.relPath, relPath)).get();
+    },
+
+    /** Segments of one camera starting in [from, to), oldest first: one index range scan. */
+    listRange(cameraId: string, from: number, to: number): Segment[] {
+      return db
+        .select()
+        .from(segments)
+        .where(and(eq(segments.cameraId, cameraId), gte(segments.startAt, from), lt(segments.startAt, to)))
+        .orderBy(asc(segments.startAt))
+        .all();
+    },
+
+    move(relPath: string, location: SegmentLocation, newRelPath = relPath): void {
+      db.update(segments).set({ location, relPath: newRelPath }).where(eq(segments.relPath, relPath)).run();
+    },
+
+    removeByRelPath(relPath: string): void {
+      db.delete(segments).where(eq(segments.relPath, relPath)).run();
+    },
+
+    /** Every row at a location, as relPath → id, for reconciliation against a directory walk. */
+    relPathsAt(location: SegmentLocation): Map<string, number> {
+      const rows = db.select({ id: segments.id, relPath: segments.relPath }).from(segments).where(eq(segments.location, location)).all();
+      return new Map(rows.map((row) => [row.relPath, row.id]));
+    },
+  };
+}
+
+export type SegmentRepo = ReturnType<typeof createSegmentRepo>;
