@@ -6,6 +6,8 @@ import { createLoginLimiter } from './accounts/login-limiter.js';
 import { createSessionService } from './accounts/sessions.service.js';
 import { createSetupService } from './accounts/setup.service.js';
 import { createUserService } from './accounts/users.service.js';
+import { createCameraService } from './cameras/cameras.service.js';
+import { createMjpegSources } from './cameras/mjpeg-sources.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { registerDatabaseBackups } from './db/backup-schedule.js';
@@ -20,8 +22,6 @@ import { buildOpenApi } from './http/openapi.js';
 import { createLoopRegistry } from './jobs/loops.js';
 import { createJobQueue } from './jobs/queue.js';
 import type { Logger } from './log/logger.js';
-import { createCameraService } from './cameras/cameras.service.js';
-import { createMjpegSources } from './cameras/mjpeg-sources.js';
 import { createRecordingService } from './recording/recording.service.js';
 import { reconcileRoot } from './recording/reindex.js';
 import { createSegmentRepo } from './recording/segments.repo.js';
@@ -88,7 +88,11 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         severity: 'error',
         subject: 'spool',
         message: `The NAS is still down and the local spool is full: ${dropped.length} oldest recording(s) were deleted to keep recording.`,
-        details: { count: dropped.length, bytes: dropped.reduce((sum, file) => sum + file.bytes, 0), files: dropped.map((file) => file.relPath) },
+        details: {
+          count: dropped.length,
+          bytes: dropped.reduce((sum, file) => sum + file.bytes, 0),
+          files: dropped.map((file) => file.relPath),
+        },
       });
     },
   });
@@ -96,7 +100,14 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const recording = createRecordingService({
     cameras,
     segments,
-    storage: { nasRoot: config.nasDir, spoolRoot: config.storage.spoolDir, guard, spool, transfer },
+    storage: {
+      nasRoot: config.nasDir,
+      fs: nasFs,
+      spoolRoot: config.storage.spoolDir,
+      guard,
+      spool,
+      transfer,
+    },
     mjpeg: createMjpegSources(log.child({ part: 'mjpeg' })),
     config: { ...config.recording, stagingDir: config.storage.stagingDir },
     clock,
@@ -253,7 +264,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       guard.stop();
       await loops.stop();
       await queue.stop();
-      nasFs.close();
+      await nasFs.close();
       closeDatabase(db);
       log.info('stopped');
     },

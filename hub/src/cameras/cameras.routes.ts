@@ -14,7 +14,10 @@ export function cameraRoutes(deps: {
   recorderState: (id: string) => unknown;
 }) {
   const { allow, cameras } = deps;
-  const withState = <T extends { id: string }>(camera: T) => ({ ...camera, recorder: deps.recorderState(camera.id) });
+  const withState = <T extends { id: string }>(camera: T) => ({
+    ...camera,
+    recorder: deps.recorderState(camera.id),
+  });
   return new Hono<AppEnv>()
     .get('/', allow('viewer', 'Cameras with their recorder state'), (c) =>
       c.json({ cameras: cameras.list().map(withState) }),
@@ -32,8 +35,13 @@ export function cameraRoutes(deps: {
       validate('json', cameraPatchSchema),
       (c) => c.json({ camera: withState(cameras.update(c.req.valid('param').id, c.req.valid('json'))) }),
     )
-    .delete('/:id', allow('member', 'Remove a camera that has no footage'), validate('param', idParam), (c) => {
-      cameras.remove(c.req.valid('param').id);
-      return c.body(null, 204);
-    });
+    .delete(
+      '/:id',
+      allow('member', 'Remove a camera that has no footage'),
+      validate('param', idParam),
+      (c) => {
+        cameras.remove(c.req.valid('param').id);
+        return c.body(null, 204);
+      },
+    );
 }

@@ -16,7 +16,10 @@ export type Camera = Omit<CameraRow, 'sourceUrl'> & { sourceUrl: string | null }
 
 export const cameraIdSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, 'lower-case letters, digits and dashes, up to 32, e.g. front-door');
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/,
+    'lower-case letters, digits and dashes, up to 32, e.g. front-door',
+  );
 
 const SCHEMES: Record<CameraKind, string[] | null> = {
   demo: null,
@@ -159,7 +162,8 @@ export function createCameraService(deps: {
       const current = getRow(id);
       const parsed = cameraPatchSchema.parse(patch);
       // A client echoing back the redacted URL means "unchanged", not "set the password to ***".
-      if (parsed.sourceUrl !== undefined && parsed.sourceUrl === redactUrl(current.sourceUrl)) delete parsed.sourceUrl;
+      if (parsed.sourceUrl !== undefined && parsed.sourceUrl === redactUrl(current.sourceUrl))
+        delete parsed.sourceUrl;
       const next = { ...current, ...parsed, updatedAt: new Date(clock.now()) };
       checkShape(next);
       db.update(cameras).set(next).where(eq(cameras.id, id)).run();
@@ -171,7 +175,9 @@ export function createCameraService(deps: {
       const row = getRow(id);
       const footage = db.select({ n: count() }).from(segments).where(eq(segments.cameraId, id)).get()?.n ?? 0;
       if (footage > 0)
-        throw conflict(`"${row.name}" has ${footage} recorded segments; disable it instead (footage stays until retention removes it).`);
+        throw conflict(
+          `"${row.name}" has ${footage} recorded segments; disable it instead (footage stays until retention removes it).`,
+        );
       db.delete(cameras).where(eq(cameras.id, id)).run();
       changed(id, 'removed');
     },

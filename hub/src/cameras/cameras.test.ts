@@ -23,12 +23,21 @@ test('a camera source password is stored but never returned', async () => {
   assert.equal(created.body.camera.sourceUrl, 'rtsp://admin:***@127.0.0.1:9/stream1');
   const listed = JSON.stringify((await member.get('/api/cameras')).body);
   assert.ok(!listed.includes('s3cret-pass'));
-  assert.equal(t.hub.cameras.getForRecording('porch').sourceUrl, 'rtsp://admin:s3cret-pass@127.0.0.1:9/stream1');
+  assert.equal(
+    t.hub.cameras.getForRecording('porch').sourceUrl,
+    'rtsp://admin:s3cret-pass@127.0.0.1:9/stream1',
+  );
 
   // Sending the redacted URL back (a form saved unchanged) keeps the real one.
-  const renamed = await member.patch('/api/cameras/porch', { name: 'Front porch', sourceUrl: created.body.camera.sourceUrl });
+  const renamed = await member.patch('/api/cameras/porch', {
+    name: 'Front porch',
+    sourceUrl: created.body.camera.sourceUrl,
+  });
   assert.equal(renamed.status, 200);
-  assert.equal(t.hub.cameras.getForRecording('porch').sourceUrl, 'rtsp://admin:s3cret-pass@127.0.0.1:9/stream1');
+  assert.equal(
+    t.hub.cameras.getForRecording('porch').sourceUrl,
+    'rtsp://admin:s3cret-pass@127.0.0.1:9/stream1',
+  );
 });
 
 test('ids are slugs, unique, and name the NAS folder', async () => {
@@ -37,9 +46,19 @@ test('ids are slugs, unique, and name the NAS folder', async () => {
     assert.equal(response.status, 400, id);
     assert.equal(response.body.error.details.issues[0].path, 'id');
   }
-  assert.equal((await member.post('/api/cameras', { id: 'garden', name: 'Garden', kind: 'demo', record: false })).status, 201);
-  assert.equal((await member.post('/api/cameras', { id: 'garden', name: 'Again', kind: 'demo' })).status, 409);
-  assert.equal((await member.patch('/api/cameras/garden', { id: 'renamed' })).status, 400, 'the id cannot change');
+  assert.equal(
+    (await member.post('/api/cameras', { id: 'garden', name: 'Garden', kind: 'demo', record: false })).status,
+    201,
+  );
+  assert.equal(
+    (await member.post('/api/cameras', { id: 'garden', name: 'Again', kind: 'demo' })).status,
+    409,
+  );
+  assert.equal(
+    (await member.patch('/api/cameras/garden', { id: 'renamed' })).status,
+    400,
+    'the id cannot change',
+  );
 });
 
 test('what each kind needs is checked, and battery cameras are never recorded continuously', async () => {
@@ -49,7 +68,10 @@ test('what each kind needs is checked, and battery cameras are never recorded co
     [{ id: 'c3', name: 'x', kind: 'mjpeg', sourceUrl: 'not a url' }, 'sourceUrl'],
     [{ id: 'c4', name: 'x', kind: 'demo', sourceUrl: 'rtsp://127.0.0.1/x' }, 'sourceUrl'],
     [{ id: 'c5', name: 'x', kind: 'node' }, 'deviceId'],
-    [{ id: 'c6', name: 'x', kind: 'esp32', sourceUrl: 'http://127.0.0.1:81/stream', deviceId: 9999 }, 'deviceId'],
+    [
+      { id: 'c6', name: 'x', kind: 'esp32', sourceUrl: 'http://127.0.0.1:81/stream', deviceId: 9999 },
+      'deviceId',
+    ],
     [{ id: 'c7', name: 'x', kind: 'demo', powerProfile: 'battery', record: true }, 'record'],
     [{ id: 'c8', name: 'x', kind: 'demo', segmentSeconds: 5 }, 'segmentSeconds'],
     [{ id: 'c9', name: 'x', kind: 'demo', segmentSeconds: 301 }, 'segmentSeconds'],
@@ -60,13 +82,23 @@ test('what each kind needs is checked, and battery cameras are never recorded co
     assert.equal(response.body.error.details.issues[0].path, field, JSON.stringify(body));
   }
   const { device } = t.hub.devices.create({ name: 'cat cam', kind: 'camera' });
-  const esp = await member.post('/api/cameras', { id: 'cat', name: 'Cat', kind: 'esp32', sourceUrl: 'http://127.0.0.1:81/stream', deviceId: device.id });
+  const esp = await member.post('/api/cameras', {
+    id: 'cat',
+    name: 'Cat',
+    kind: 'esp32',
+    sourceUrl: 'http://127.0.0.1:81/stream',
+    deviceId: device.id,
+  });
   assert.equal(esp.status, 201);
   assert.equal(esp.body.camera.powerProfile, 'battery', 'ESP32 cameras default to battery');
   assert.equal(esp.body.camera.record, false);
   assert.equal(esp.body.camera.recorder.state, 'disabled');
   assert.equal((await member.patch('/api/cameras/cat', { record: true })).status, 400);
-  assert.equal(t.hub.cameras.list().some((camera) => camera.id.startsWith('c') && camera.id.length === 2), false, 'nothing half-written');
+  assert.equal(
+    t.hub.cameras.list().some((camera) => camera.id.startsWith('c') && camera.id.length === 2),
+    false,
+    'nothing half-written',
+  );
 });
 
 test('a camera with footage cannot be deleted, only disabled; viewers cannot change cameras', async () => {

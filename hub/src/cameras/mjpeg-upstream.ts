@@ -1,5 +1,5 @@
-import { boundaryFromContentType, type MjpegFrame, MjpegParser, type MjpegStats } from '../media/index.js';
 import type { Logger } from '../log/logger.js';
+import { boundaryFromContentType, type MjpegFrame, MjpegParser, type MjpegStats } from '../media/index.js';
 
 export interface UpstreamStatus {
   connected: boolean;
@@ -50,7 +50,9 @@ export function createMjpegUpstream(options: {
     if (!response.ok || !boundary || !response.body) {
       await response.body?.cancel();
       throw new Error(
-        response.ok ? `not an MJPEG stream (${response.headers.get('content-type')})` : `camera answered HTTP ${response.status}`,
+        response.ok
+          ? `not an MJPEG stream (${response.headers.get('content-type')})`
+          : `camera answered HTTP ${response.status}`,
       );
     }
     status.connected = true;
@@ -62,7 +64,10 @@ export function createMjpegUpstream(options: {
     let idle: NodeJS.Timeout | undefined;
     const resetIdle = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => reader.cancel(new Error(`no data for ${idleTimeoutMs} ms`)).catch(() => {}), idleTimeoutMs);
+      idle = setTimeout(
+        () => reader.cancel(new Error(`no data for ${idleTimeoutMs} ms`)).catch(() => {}),
+        idleTimeoutMs,
+      );
     };
     resetIdle();
     try {
@@ -93,9 +98,15 @@ export function createMjpegUpstream(options: {
         if (signal.aborted) return;
         failures += 1;
         status.lastError = (error as Error).message;
-        options.log.warn({ err: (error as Error).message, failures }, 'MJPEG camera connection lost; reconnecting');
+        options.log.warn(
+          { err: (error as Error).message, failures },
+          'MJPEG camera connection lost; reconnecting',
+        );
       }
-      const delay = Math.min(options.backoffMaxMs ?? 30_000, (options.backoffBaseMs ?? 500) * 2 ** Math.max(0, failures - 1));
+      const delay = Math.min(
+        options.backoffMaxMs ?? 30_000,
+        (options.backoffBaseMs ?? 500) * 2 ** Math.max(0, failures - 1),
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay * (0.75 + Math.random() * 0.5));
         signal.addEventListener('abort', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../accounts/accounts.schema.js';
 import { createSetupService } from '../accounts/setup.service.js';
@@ -15,7 +15,7 @@ import { createSystemEvents } from '../events/system-events.service.js';
 import { AppError } from '../http/errors.js';
 import { reconcileRoot } from '../recording/reindex.js';
 import { createSegmentRepo } from '../recording/segments.repo.js';
-import { createFsWorker } from '../storage/index.js';
+import { createFsWorker, createNasGuard } from '../storage/index.js';
 
 const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses)
 
@@ -240,21 +240,45 @@ async function run(argv: string[]): Promise<void> {
           if (!process.stderr.isTTY && done !== total) return;
           const width = 30;
           const filled = total ? Math.round((done / total) * width) : width;
-          process.stderr.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`);
+          process.stderr.write(
+            `\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`,
+          );
           if (done === total) process.stderr.write('\n');
         };
         try {
-          for (const [location, root] of [
-            ['nas', config.nasDir],
-            ['spool', config.storage.spoolDir],
-          ] as const) {
-            const report = await reconcileRoot({ db, fs, segments, clock: systemClock, root, location, onProgress: progress(location) });
+          // An unmounted NAS looks like an empty folder: reconciling against it would drop every row.
+          const guard = createNasGuard({
+            root: config.nasDir,
+            fs,
+            requireMountPoint: config.storage.requireNasMount ?? true,
+            createMarker: false,
+            intervalMs: 60_000,
+          });
+          const health = await guard.check();
+          const roots: (readonly ['nas' | 'spool', string])[] = existsSync(config.storage.spoolDir)
+            ? [['spool', config.storage.spoolDir]]
+            : [];
+          if (health.healthy) roots.unshift(['nas', config.nasDir]);
+          else
+            console.error(
+              `hearth: the NAS at ${config.nasDir} is not usable (${health.reason}); its index is left as it is`,
+            );
+          for (const [location, root] of roots) {
+            const report = await reconcileRoot({
+              db,
+              fs,
+              segments,
+              clock: systemClock,
+              root,
+              location,
+              onProgress: progress(location),
+            });
             console.log(
               `${location}: ${report.scanned} files, ${report.added} added, ${report.removed} stale rows removed, ${report.unreadable} unreadable`,
             );
           }
         } finally {
-          fs.close();
+          await fs.close();
         }
         return;
       }

@@ -5,6 +5,8 @@ import type { SessionService } from '../accounts/sessions.service.js';
 import type { SetupService } from '../accounts/setup.service.js';
 import { userRoutes } from '../accounts/users.routes.js';
 import type { UserService } from '../accounts/users.service.js';
+import { cameraRoutes } from '../cameras/cameras.routes.js';
+import type { CameraService } from '../cameras/cameras.service.js';
 import type { Config } from '../config/schema.js';
 import { deviceRoutes, deviceSelfRoutes } from '../devices/devices.routes.js';
 import type { DeviceService } from '../devices/devices.service.js';
@@ -14,9 +16,6 @@ import type { SystemEventService } from '../events/system-events.service.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
 import type { LoopRegistry } from '../jobs/loops.js';
 import type { JobQueue } from '../jobs/queue.js';
-import { cameraRoutes } from '../cameras/cameras.routes.js';
-import type { CameraService } from '../cameras/cameras.service.js';
-import { fileResponse } from '../recording/file-response.js';
 import { recordingRoutes } from '../recording/recording.routes.js';
 import type { RecordingService } from '../recording/recording.service.js';
 import type { SegmentRepo } from '../recording/segments.repo.js';
@@ -73,8 +72,7 @@ export function buildApi(deps: ApiDeps) {
         segments: deps.segments,
         settings: deps.settings,
         cameraExists: deps.cameras.exists,
-        segmentFile: deps.recording.segmentFile,
-        serveFile: fileResponse,
+        openSegment: deps.recording.openSegment,
       }),
     );
 }

@@ -104,15 +104,21 @@ export function ffprobe(file: string, extraArgs: string[], timeoutMs: number): P
   });
 }
 
-/** Kills this process's children whose argv matches (Linux /proc); returns their pids. Exported for its test. */
-export async function killOwnChildren(match: (argv: string[]) => boolean): Promise<number[]> {
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  argv: string[];
+}
+
+/** Processes whose argv matches, from Linux /proc (empty elsewhere). Never throws. */
+export async function findProcesses(match: (p: ProcessInfo) => boolean): Promise<ProcessInfo[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
   } catch {
     return [];
   }
-  const killed: number[] = [];
+  const found: ProcessInfo[] = [];
   await Promise.all(
     entries
       .filter((name) => /^\d+$/.test(name))
@@ -121,15 +127,28 @@ export async function killOwnChildren(match: (argv: string[]) => boolean): Promi
           const stat = await readFile(`/proc/${name}/stat`, 'latin1');
           // Fields after the parenthesised command name, which may itself hold spaces or parentheses.
           const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          if (Number(fields[1]) !== process.pid) return;
           const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0').filter(Boolean);
-          if (!match(argv)) return;
-          process.kill(Number(name), 'SIGKILL');
-          killed.push(Number(name));
+          const info = { pid: Number(name), ppid: Number(fields[1]), argv };
+          if (argv.length > 0 && match(info)) found.push(info);
         } catch {
           // Gone already, or not ours to read.
         }
       }),
   );
+  return found;
+}
+
+/** Kills this process's children whose argv matches; returns their pids. */
+export async function killOwnChildren(match: (argv: string[]) => boolean): Promise<number[]> {
+  const children = await findProcesses((p) => p.ppid === process.pid && match(p.argv));
+  const killed: number[] = [];
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+      killed.push(child.pid);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
   return killed;
 }

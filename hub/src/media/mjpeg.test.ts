@@ -35,14 +35,17 @@ function parseInChunks(stream: Buffer, sizes: () => number, options?: { maxFrame
 
 function sameFrames(actual: MjpegFrame[], expected: Buffer[]) {
   assert.equal(actual.length, expected.length, 'frame count');
-  actual.forEach((f, i) => assert.ok(f.jpeg.equals(expected[i]!), `frame ${i} differs`));
+  for (const [i, f] of actual.entries()) assert.ok(f.jpeg.equals(expected[i]!), `frame ${i} differs`);
 }
 
 describe('boundaryFromContentType', () => {
   test('reads the boundary however it is written', () => {
     assert.equal(boundaryFromContentType(`multipart/x-mixed-replace;boundary=${BOUNDARY}`), BOUNDARY);
     assert.equal(boundaryFromContentType('multipart/x-mixed-replace; boundary="frame"'), 'frame');
-    assert.equal(boundaryFromContentType('Multipart/X-Mixed-Replace; charset=x; BOUNDARY=--myboundary'), 'myboundary');
+    assert.equal(
+      boundaryFromContentType('Multipart/X-Mixed-Replace; charset=x; BOUNDARY=--myboundary'),
+      'myboundary',
+    );
     assert.equal(boundaryFromContentType('multipart/x-mixed-replace;boundary="--a b;c"'), 'a b;c');
   });
   test('null for anything else', () => {
@@ -86,7 +89,12 @@ describe('MjpegParser on a clean CameraWebServer stream', () => {
   });
 
   test('accepts the RFC form (CRLF after the payload), a close delimiter and parts without X-Timestamp', () => {
-    const p = (j: Buffer) => Buffer.concat([latin(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${j.length}\r\n\r\n`), j, latin('\r\n')]);
+    const p = (j: Buffer) =>
+      Buffer.concat([
+        latin(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${j.length}\r\n\r\n`),
+        j,
+        latin('\r\n'),
+      ]);
     const stream = Buffer.concat([p(jpegs[0]!), p(jpegs[1]!), latin(`--${BOUNDARY}--\r\n`)]);
     const { frames, stats } = parseInChunks(stream, () => 17);
     sameFrames(frames, [jpegs[0]!, jpegs[1]!]);
@@ -97,26 +105,42 @@ describe('MjpegParser on a clean CameraWebServer stream', () => {
 });
 
 describe('MjpegParser drops damage, counts it, and keeps the good frames', () => {
-  let [a, b, c, d] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
+  let a: Buffer = Buffer.alloc(0);
+  let b: Buffer = a;
+  let c: Buffer = a;
+  let d: Buffer = a;
   before(() => {
     [a, b, c, d] = [jpegs[0]!, jpegs[1]!, jpegs[2]!, jpegs[3]!];
   });
-  const cases: { name: string; stream: () => Buffer; good: () => Buffer[]; expect: Partial<MjpegStats['dropped']>; max?: () => number }[] = [
+  const cases: {
+    name: string;
+    stream: () => Buffer;
+    good: () => Buffer[];
+    expect: Partial<MjpegStats['dropped']>;
+    max?: () => number;
+  }[] = [
     {
       name: 'torn part (next boundary before Content-Length bytes)',
-      stream: () => Buffer.concat([part(a), rawPart([`Content-Type: image/jpeg`, `Content-Length: ${b.length}`], b.subarray(0, 5000)), part(c)]),
+      stream: () =>
+        Buffer.concat([
+          part(a),
+          rawPart([`Content-Type: image/jpeg`, `Content-Length: ${b.length}`], b.subarray(0, 5000)),
+          part(c),
+        ]),
       good: () => [a, c],
       expect: { torn: 1 },
     },
     {
       name: 'Content-Length smaller than the JPEG',
-      stream: () => Buffer.concat([part(a), rawPart([`Content-Length: ${b.length - 100}`], b), part(c), part(d)]),
+      stream: () =>
+        Buffer.concat([part(a), rawPart([`Content-Length: ${b.length - 100}`], b), part(c), part(d)]),
       good: () => [a, c, d],
       expect: { badLength: 1 },
     },
     {
       name: 'Content-Length larger than the JPEG',
-      stream: () => Buffer.concat([part(a), rawPart([`Content-Length: ${b.length + 300}`], b), part(c), part(d)]),
+      stream: () =>
+        Buffer.concat([part(a), rawPart([`Content-Length: ${b.length + 300}`], b), part(c), part(d)]),
       good: () => [a, c, d],
       expect: { badLength: 1 },
     },
@@ -128,13 +152,20 @@ describe('MjpegParser drops damage, counts it, and keeps the good frames', () =>
     },
     {
       name: 'two Content-Length headers that disagree',
-      stream: () => Buffer.concat([part(a), rawPart([`Content-Length: ${b.length}`, 'Content-Length: 5'], b), part(c)]),
+      stream: () =>
+        Buffer.concat([part(a), rawPart([`Content-Length: ${b.length}`, 'Content-Length: 5'], b), part(c)]),
       good: () => [a, c],
       expect: { badLength: 1 },
     },
     {
       name: 'missing Content-Length: a whole JPEG is still taken, a torn one dropped',
-      stream: () => Buffer.concat([part(a), rawPart(['Content-Type: image/jpeg'], b), rawPart([], c.subarray(0, 3000)), part(d)]),
+      stream: () =>
+        Buffer.concat([
+          part(a),
+          rawPart(['Content-Type: image/jpeg'], b),
+          rawPart([], c.subarray(0, 3000)),
+          part(d),
+        ]),
       good: () => [a, b, d],
       expect: { torn: 1 },
     },
@@ -166,13 +197,20 @@ describe('MjpegParser drops damage, counts it, and keeps the good frames', () =>
     },
     {
       name: 'garbage before the first part and between parts',
-      stream: () => Buffer.concat([latin('HTTP junk'), part(a), latin('xyz\r\n\r\n'), part(b), latin('----'), part(c)]),
+      stream: () =>
+        Buffer.concat([latin('HTTP junk'), part(a), latin('xyz\r\n\r\n'), part(b), latin('----'), part(c)]),
       good: () => [a, b, c],
       expect: { garbageBytes: 9 + 7 + 4 },
     },
     {
       name: 'a header block that never ends',
-      stream: () => Buffer.concat([part(a), latin(`\r\n--${BOUNDARY}\r\n`), latin('X-Junk: '.padEnd(6000, 'z')), part(b)]),
+      stream: () =>
+        Buffer.concat([
+          part(a),
+          latin(`\r\n--${BOUNDARY}\r\n`),
+          latin('X-Junk: '.padEnd(6000, 'z')),
+          part(b),
+        ]),
       good: () => [a, b],
       expect: { garbageBytes: 6000 },
     },
@@ -224,12 +262,22 @@ describe('MjpegParser under fuzz', () => {
         } else if (kind === 1) {
           // A valid stream with bytes flipped, cut and repeated.
           chunk = Buffer.from(clean);
-          for (let i = 0; i < 20; i++) chunk[Math.floor(random() * chunk.length)] = Math.floor(random() * 256);
+          for (let i = 0; i < 20; i++)
+            chunk[Math.floor(random() * chunk.length)] = Math.floor(random() * 256);
           const from = Math.floor(random() * chunk.length);
           chunk = Buffer.concat([chunk.subarray(from), chunk.subarray(0, from)]);
         } else if (kind === 2) {
           // Delimiters and headers with nonsense in between.
-          const bits = ['\r\n', `--${BOUNDARY}`, '\r\n\r\n', 'Content-Length: 99999999\r\n', 'Content-Length: 10\r\n', '\xff\xd8\xff', '\xff\xd9', '--'];
+          const bits = [
+            '\r\n',
+            `--${BOUNDARY}`,
+            '\r\n\r\n',
+            'Content-Length: 99999999\r\n',
+            'Content-Length: 10\r\n',
+            '\xff\xd8\xff',
+            '\xff\xd9',
+            '--',
+          ];
           chunk = latin(Array.from({ length: 400 }, () => bits[Math.floor(random() * bits.length)]).join(''));
         } else {
           chunk = rawPart(['Content-Length: 65000'], Buffer.alloc(70_000, 0x41));

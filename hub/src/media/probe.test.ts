@@ -3,8 +3,8 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { MediaError } from './errors.js';
 import { killOwnChildren } from './ffmpeg.js';
 import { mp4InitHeaderLength, probeSegment, scanFragmentedMp4, trimToLastFragment } from './probe.js';
@@ -29,7 +29,15 @@ before(async () => {
   const encode = ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10'];
   const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p'];
   await Promise.all([
-    run('ffmpeg', [...encode, '-t', '3', ...h264, '-movflags', '+frag_keyframe+empty_moov+default_base_moof', fragmented]),
+    run('ffmpeg', [
+      ...encode,
+      '-t',
+      '3',
+      ...h264,
+      '-movflags',
+      '+frag_keyframe+empty_moov+default_base_moof',
+      fragmented,
+    ]),
     run('ffmpeg', [...encode, '-t', '1', ...h264, plain]),
   ]);
   fragmentedBytes = await readFile(fragmented);
@@ -66,14 +74,24 @@ describe('probeSegment and the MP4 box walk', () => {
     const ftypOnly = await variant('ftyp.mp4', fragmentedBytes.subarray(0, 28));
     await rejectsWith(probeSegment(ftypOnly), 'unreadable');
     await rejectsWith(mp4InitHeaderLength(ftypOnly), 'unreadable');
-    const initOnly = await variant('init.mp4', fragmentedBytes.subarray(0, fragmentedBytes.indexOf('moof') - 4));
+    const initOnly = await variant(
+      'init.mp4',
+      fragmentedBytes.subarray(0, fragmentedBytes.indexOf('moof') - 4),
+    );
     await rejectsWith(probeSegment(initOnly), 'unreadable');
-    const tornFirst = await variant('torn1.mp4', fragmentedBytes.subarray(0, fragmentedBytes.indexOf('moof') + 3000));
+    const tornFirst = await variant(
+      'torn1.mp4',
+      fragmentedBytes.subarray(0, fragmentedBytes.indexOf('moof') + 3000),
+    );
     await rejectsWith(probeSegment(tornFirst), 'unreadable');
   });
 
   test('a torn last fragment: only whole fragments count, and trimming makes the file whole', async () => {
-    const third = fragmentedBytes.indexOf('moof', fragmentedBytes.indexOf('moof', fragmentedBytes.indexOf('moof') + 4) + 4) - 4;
+    const third =
+      fragmentedBytes.indexOf(
+        'moof',
+        fragmentedBytes.indexOf('moof', fragmentedBytes.indexOf('moof') + 4) + 4,
+      ) - 4;
     const torn = await variant('torn.mp4', fragmentedBytes.subarray(0, third + 5000));
     const probe = await probeSegment(torn);
     assert.equal(probe.complete, false);
@@ -100,9 +118,15 @@ describe('probeSegment and the MP4 box walk', () => {
     const sub = path.join(dir, 'sub.mp4');
     await mkdir(sub);
     await rejectsWith(probeSegment(sub), 'unreadable');
-    await rejectsWith(probeSegment(await variant('junk.mp4', Buffer.from('hello, this is not a video file at all'))), 'unreadable');
+    await rejectsWith(
+      probeSegment(await variant('junk.mp4', Buffer.from('hello, this is not a video file at all'))),
+      'unreadable',
+    );
     // A valid head followed by a box that claims to be larger than 2^53.
-    const huge = Buffer.concat([fragmentedBytes.subarray(0, 28), Buffer.from([0, 0, 0, 1, 0x6d, 0x6f, 0x6f, 0x76, 0xff, 0xff, 0, 0, 0, 0, 0, 0])]);
+    const huge = Buffer.concat([
+      fragmentedBytes.subarray(0, 28),
+      Buffer.from([0, 0, 0, 1, 0x6d, 0x6f, 0x6f, 0x76, 0xff, 0xff, 0, 0, 0, 0, 0, 0]),
+    ]);
     await rejectsWith(probeSegment(await variant('huge.mp4', huge)), 'unreadable');
     assert.equal((await scanFragmentedMp4(fragmented)).fragments, 3);
   });
@@ -112,8 +136,14 @@ describe('probeSegment and the MP4 box walk', () => {
     // fluent-ffmpeg does not hand out ffprobe's process; the killer finds children by argv. Prove it on a
     // child that would otherwise hang for a minute.
     const target = path.join(dir, 'hung.mp4');
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', '-show_streams', target], { stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(
+      process.execPath,
+      ['-e', 'setTimeout(() => {}, 60000)', '--', '-show_streams', target],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     await new Promise((resolve) => child.on('spawn', resolve));
     const killed = await killOwnChildren((argv) => argv.includes('-show_streams') && argv.at(-1) === target);
     assert.deepEqual(killed, [child.pid]);

@@ -17,6 +17,7 @@ import {
   type RecorderHandle,
   type RecorderSpec,
   startRecorder,
+  stopOrphanRecorders,
 } from './recorder.js';
 
 const dirs: string[] = [];
@@ -130,7 +131,8 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
       assert.ok(probe.initHeaderBytes > 0);
       assert.equal(probe.initHeaderBytes, await mp4InitHeaderLength(seg.file));
       assert.equal(probe.bytes, seg.bytes);
-      if (i < rec.segments.length - 1) assert.ok(Math.abs(probe.durationMs - 2000) <= 100, `${probe.durationMs} ms`);
+      if (i < rec.segments.length - 1)
+        assert.ok(Math.abs(probe.durationMs - 2000) <= 100, `${probe.durationMs} ms`);
       else assert.ok(probe.durationMs > 0 && probe.durationMs <= 2100, `last: ${probe.durationMs} ms`);
       // GOP = 1 s at 10 fps: one fragment per keyframe.
       if (i < rec.segments.length - 1) assert.equal(probe.fragments, 2);
@@ -181,7 +183,12 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
   test('mjpeg-pipe: real JPEGs at 10 fps become H.264 segments', async () => {
     const jpegs = await makeTestJpegs(10);
     const dir = await staging();
-    const rec = record({ input: { kind: 'mjpeg-pipe', fps: 10 }, segmentSeconds: 2, stagingDir: dir, cameraId: 'esp' });
+    const rec = record({
+      input: { kind: 'mjpeg-pipe', fps: 10 },
+      segmentSeconds: 2,
+      stagingDir: dir,
+      cameraId: 'esp',
+    });
     assert.ok(rec.handle.frames);
     let n = 0;
     // The camera's pace: a frame every 100 ms, as an ESP32 would deliver them.
@@ -204,7 +211,8 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
       assert.equal(probe.codec, 'h264');
       assert.equal(probe.width, 640);
       assert.equal(probe.height, 480);
-      if (i < rec.segments.length - 1) assert.ok(Math.abs(probe.durationMs - 2000) <= 200, `${probe.durationMs}`);
+      if (i < rec.segments.length - 1)
+        assert.ok(Math.abs(probe.durationMs - 2000) <= 200, `${probe.durationMs}`);
     }
     assert.equal(rec.logs.filter((l) => l.level === 'error').length, 0, JSON.stringify(rec.logs));
   });
@@ -216,7 +224,16 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
       const enc = spawn(
         'ffmpeg',
         [
-          ...['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10'],
+          ...[
+            '-hide_banner',
+            '-loglevel',
+            'error',
+            '-re',
+            '-f',
+            'lavfi',
+            '-i',
+            'testsrc2=size=320x240:rate=10',
+          ],
           ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-f', 'mpegts', 'pipe:1'],
         ],
         { stdio: ['ignore', 'pipe', 'ignore'] },
@@ -231,7 +248,11 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
       const { port } = server.address() as AddressInfo;
       const dir = await staging();
       const rec = record({
-        input: { kind: 'stream', url: `http://viewer:secret@127.0.0.1:${port}/live.ts`, analyzeDurationMs: 500 },
+        input: {
+          kind: 'stream',
+          url: `http://viewer:secret@127.0.0.1:${port}/live.ts`,
+          analyzeDurationMs: 500,
+        },
         segmentSeconds: 2,
         stagingDir: dir,
         cameraId: 'ipcam',
@@ -260,7 +281,12 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
     const port = await closedPort();
     const dir = await staging();
     for (const url of [`http://127.0.0.1:${port}/stream`, `rtsp://admin:pw@127.0.0.1:${port}/h264`]) {
-      const rec = record({ input: { kind: 'stream', url }, segmentSeconds: 10, stagingDir: dir, cameraId: 'gone' });
+      const rec = record({
+        input: { kind: 'stream', url },
+        segmentSeconds: 10,
+        stagingDir: dir,
+        cameraId: 'gone',
+      });
       const exit = await rec.handle.exited;
       assert.notEqual(exit.code, 0);
       assert.match(exit.lastError ?? '', /Connection refused/);
@@ -298,6 +324,36 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
     }
   });
 
+  test('an ffmpeg orphaned by a SIGKILLed hub records on until stopOrphanRecorders ends it cleanly', async () => {
+    const dir = await staging();
+    // A stand-in hub: a Node process that starts a demo recorder, prints ffmpeg's pid, and is then killed.
+    const script = `
+      import { startRecorder } from ${JSON.stringify(path.resolve(import.meta.dirname, 'recorder.ts'))};
+      const h = startRecorder({ input: { kind: 'demo', label: 'orphan', width: 160, height: 120 }, segmentSeconds: 2,
+        stagingDir: ${JSON.stringify(dir)}, cameraId: 'orphan' }, { onSegment() {} });
+      const t = setInterval(() => { if (h.pid) { console.log(h.pid); clearInterval(t); } }, 10);`;
+    const hub = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    hub.stdout!.on('data', (chunk) => {
+      out += chunk;
+    });
+    const ffmpegPid = Number(await waitFor('ffmpeg pid', () => /^\d+\n/.exec(out)?.[0]));
+    hub.kill('SIGKILL');
+    await new Promise((resolve) => hub.on('exit', resolve));
+    await waitFor('the orphan to write a second file', async () => (await readdir(dir)).length >= 2);
+    process.kill(ffmpegPid, 0); // still alive
+
+    assert.deepEqual(await stopOrphanRecorders(await staging()), [], 'other folders untouched');
+    assert.deepEqual(await stopOrphanRecorders(dir), [ffmpegPid]);
+    assert.throws(() => process.kill(ffmpegPid, 0), /ESRCH/);
+    for (const name of await readdir(dir)) {
+      const probe = await probeSegment(path.join(dir, name));
+      assert.equal(probe.complete, true, `${name} finished by SIGINT`);
+    }
+  });
+
   test('demo without its font still records (no clock text)', async () => {
     const dir = await staging();
     const rec = record({
@@ -317,7 +373,12 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
 
 describe('recorder contract', () => {
   test('rejects specs that would write somewhere unexpected', () => {
-    const base: RecorderSpec = { input: { kind: 'mjpeg-pipe', fps: 10 }, segmentSeconds: 10, stagingDir: '/tmp', cameraId: 'ok' };
+    const base: RecorderSpec = {
+      input: { kind: 'mjpeg-pipe', fps: 10 },
+      segmentSeconds: 10,
+      stagingDir: '/tmp',
+      cameraId: 'ok',
+    };
     const bad: RecorderSpec[] = [
       { ...base, cameraId: '../etc' },
       { ...base, cameraId: 'a%Y' },
@@ -347,7 +408,11 @@ describe('recorder contract', () => {
       start: 0,
       end: 2,
     });
-    assert.deepEqual(parseSegmentListLine('"a,""b"".mp4",2.994824,5.000488'), { file: 'a,"b".mp4', start: 2.994824, end: 5.000488 });
+    assert.deepEqual(parseSegmentListLine('"a,""b"".mp4",2.994824,5.000488'), {
+      file: 'a,"b".mp4',
+      start: 2.994824,
+      end: 5.000488,
+    });
     assert.equal(parseSegmentListLine('frame=12'), null);
     assert.equal(parseSegmentListLine(''), null);
   });
@@ -356,17 +421,26 @@ describe('recorder contract', () => {
 describe('parseFfmpegLine (lines captured from Debian ffmpeg 5.1)', () => {
   test('errors with their component, credentials masked', () => {
     assert.deepEqual(
-      parseFfmpegLine('[tcp @ 0x5563afd85080] [error] Connection to tcp://127.0.0.1:9 failed: Connection refused'),
-      { level: 'error', source: 'tcp', message: 'Connection to tcp://127.0.0.1:9 failed: Connection refused' },
+      parseFfmpegLine(
+        '[tcp @ 0x5563afd85080] [error] Connection to tcp://127.0.0.1:9 failed: Connection refused',
+      ),
+      {
+        level: 'error',
+        source: 'tcp',
+        message: 'Connection to tcp://127.0.0.1:9 failed: Connection refused',
+      },
     );
     assert.deepEqual(parseFfmpegLine('[error] rtsp://admin:hunter2@10.0.0.5:554/h264: Connection refused'), {
       level: 'error',
       message: 'rtsp://***@10.0.0.5:554/h264: Connection refused',
     });
-    assert.deepEqual(parseFfmpegLine('[error] Error while decoding stream #0:0: Invalid data found when processing input'), {
-      level: 'error',
-      message: 'Error while decoding stream #0:0: Invalid data found when processing input',
-    });
+    assert.deepEqual(
+      parseFfmpegLine('[error] Error while decoding stream #0:0: Invalid data found when processing input'),
+      {
+        level: 'error',
+        message: 'Error while decoding stream #0:0: Invalid data found when processing input',
+      },
+    );
     assert.deepEqual(parseFfmpegLine('[fatal] Error marking filters as finished'), {
       level: 'error',
       message: 'Error marking filters as finished',

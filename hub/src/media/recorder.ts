@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { MediaError } from './errors.js';
-import { type FfmpegCommand, newCommand, processOf, runFfmpegForOutput } from './ffmpeg.js';
+import { type FfmpegCommand, findProcesses, newCommand, processOf, runFfmpegForOutput } from './ffmpeg.js';
 import { type FfmpegLogLine, messageKey, parseFfmpegLine, redactUrls } from './log.js';
 
 export { type FfmpegLogLine, parseFfmpegLine, redactUrls } from './log.js';
@@ -279,6 +279,41 @@ export async function ffmpegVersion(timeoutMs = 10_000): Promise<string> {
   const first = out.split('\n')[0]?.trim();
   if (!first) throw new MediaError('ffmpeg_failed', 'ffmpeg -version printed nothing');
   return first;
+}
+
+/**
+ * Stops ffmpeg recorders left writing into stagingDir by an earlier hub process (Linux /proc). A demo or
+ * stream ffmpeg does not notice its parent's death: after a SIGKILL of the hub outside systemd (whose
+ * control group would take it down too) it records on, and a restarted hub would run a second writer
+ * beside it. SIGINT first, so the segment in progress is finished; SIGKILL at the deadline. Returns the
+ * pids found. Call it at start-up, before starting recorders into that folder.
+ */
+export async function stopOrphanRecorders(stagingDir: string, graceMs = 5000): Promise<number[]> {
+  const dir = path.resolve(stagingDir).replaceAll('%', '%%');
+  const isOrphan = (p: { pid: number; ppid: number; argv: string[] }) =>
+    p.ppid !== process.pid &&
+    p.pid !== process.pid &&
+    /(^|\/)ffmpeg$/.test(p.argv[0] ?? '') &&
+    p.argv.includes('-segment_list') &&
+    p.argv.some((a) => path.dirname(a) === dir && a.endsWith('_%Y%m%d_%H%M%S.mp4'));
+  const orphans = await findProcesses(isOrphan);
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // Gone.
+    }
+  };
+  for (const p of orphans) signal(p.pid, 'SIGINT');
+  const deadline = Date.now() + graceMs;
+  let left = orphans;
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const alive = new Set((await findProcesses(isOrphan)).map((p) => p.pid));
+    left = left.filter((p) => alive.has(p.pid));
+  }
+  for (const p of left) signal(p.pid, 'SIGKILL');
+  return orphans.map((p) => p.pid);
 }
 
 /** One line of `-segment_list_type csv`: `name,start,end`, the name quoted when it holds `,` or `"`. */

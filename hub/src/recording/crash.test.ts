@@ -31,13 +31,25 @@ function ffmpegPidsWritingInto(dir: string): number[] {
 }
 
 function probeSeconds(file: string): number {
-  return Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).toString());
+  return Number(
+    execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=duration',
+      '-of',
+      'csv=p=0',
+      file,
+    ]).toString(),
+  );
 }
 
 function segmentRows(dataDir: string) {
   const db = new Database(path.join(dataDir, 'hearth.db'), { readonly: true });
   try {
-    return db.prepare('select camera_id, rel_path, location, duration_ms from segments order by id').all() as {
+    return db
+      .prepare('select camera_id, rel_path, location, duration_ms from segments order by id')
+      .all() as {
       camera_id: string;
       rel_path: string;
       location: string;
@@ -83,7 +95,10 @@ test('SIGKILL of the hub and its ffmpeg mid-segment: finished segments play, the
   const before = segmentRows(first.dataDir);
   for (const row of before) {
     const seconds = probeSeconds(path.join(nas, row.rel_path));
-    assert.ok(Math.abs(seconds * 1000 - row.duration_ms) < 500, `${row.rel_path} plays in full (${seconds}s)`);
+    assert.ok(
+      Math.abs(seconds * 1000 - row.duration_ms) < 500,
+      `${row.rel_path} plays in full (${seconds}s)`,
+    );
   }
 
   const second = await spawnHub({ dataDir: first.dataDir, env: { HEARTH_DEMO: '1' } });
@@ -98,7 +113,10 @@ test('SIGKILL of the hub and its ffmpeg mid-segment: finished segments play, the
       if (recovered) {
         assert.equal(recovered.location, 'nas');
         const seconds = probeSeconds(path.join(nas, recovered.rel_path));
-        assert.ok(seconds > 0 && Math.abs(seconds * 1000 - recovered.duration_ms) < 500, `${name} recovered: ${seconds}s`);
+        assert.ok(
+          seconds > 0 && Math.abs(seconds * 1000 - recovered.duration_ms) < 500,
+          `${name} recovered: ${seconds}s`,
+        );
       }
     }
     // Every file on the NAS has its row and every row its file.
@@ -123,10 +141,24 @@ test('start-up ends ffmpeg processes a killed hub left writing into staging', as
   await waitFor('recorders running', () => (ffmpegPidsWritingInto(staging).length === 2 ? true : undefined));
   const orphans = ffmpegPidsWritingInto(staging);
   await first.kill('SIGKILL');
-  assert.deepEqual(ffmpegPidsWritingInto(staging).sort(), orphans.sort(), 'the orphans still run after the hub died');
+  assert.deepEqual(
+    ffmpegPidsWritingInto(staging).sort(),
+    orphans.sort(),
+    'the orphans still run after the hub died',
+  );
   const second = await spawnHub({ dataDir: first.dataDir, env: { HEARTH_DEMO: '1' } });
   try {
-    await waitFor('orphans gone', () => (orphans.every((pid) => !existsSync(`/proc/${pid}/cmdline`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')) ? true : undefined), 10_000);
+    await waitFor(
+      'orphans gone',
+      () =>
+        orphans.every(
+          (pid) =>
+            !existsSync(`/proc/${pid}/cmdline`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'),
+        )
+          ? true
+          : undefined,
+      10_000,
+    );
   } finally {
     await second.stop();
   }

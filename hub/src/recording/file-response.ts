@@ -1,24 +1,23 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { Readable as NodeReadable } from 'node:stream';
 import parseRange from 'range-parser';
-import { AppError } from '../http/errors.js';
+
+/** A file to answer with: its size and a byte-range reader (the NAS one runs in the fs worker). */
+export interface ServableFile {
+  size: number;
+  read(range?: { start: number; end: number }): Readable;
+}
 
 /**
  * A file as an HTTP answer with single-range support (what video elements and hls.js ask for):
  * 200 whole, 206 partial, 416 when the range lies outside the file.
  */
-export async function fileResponse(
-  file: string,
+export function fileResponse(
+  file: ServableFile,
   rangeHeader: string | undefined,
   headers: Record<string, string>,
-): Promise<Response> {
-  const size = await stat(file).then(
-    (info) => info.size,
-    () => {
-      throw new AppError(404, 'not_found', 'The file is not where the index says; a reindex will fix the index.');
-    },
-  );
+): Response {
+  const { size } = file;
   const common = { 'Accept-Ranges': 'bytes', ...headers };
   if (rangeHeader) {
     const ranges = parseRange(size, rangeHeader, { combine: true });
@@ -26,13 +25,18 @@ export async function fileResponse(
       return new Response(null, { status: 416, headers: { ...common, 'Content-Range': `bytes */${size}` } });
     if (ranges !== -2 && ranges.length === 1) {
       const { start, end } = ranges[0]!;
-      const body = Readable.toWeb(createReadStream(file, { start, end })) as ReadableStream;
-      return new Response(body, {
+      return new Response(NodeReadable.toWeb(file.read({ start, end })) as ReadableStream, {
         status: 206,
-        headers: { ...common, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': String(end - start + 1) },
+        headers: {
+          ...common,
+          'Content-Range': `bytes ${start}-${end}/${size}`,
+          'Content-Length': String(end - start + 1),
+        },
       });
     }
   }
-  const body = Readable.toWeb(createReadStream(file)) as ReadableStream;
-  return new Response(body, { status: 200, headers: { ...common, 'Content-Length': String(size) } });
+  return new Response(NodeReadable.toWeb(file.read()) as ReadableStream, {
+    status: 200,
+    headers: { ...common, 'Content-Length': String(size) },
+  });
 }

@@ -7,21 +7,24 @@ import { notFound } from '../http/errors.js';
 import { validate } from '../http/validate.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { dayBounds } from '../settings/time-zone.js';
+import { fileResponse, type ServableFile } from './file-response.js';
 import type { SegmentRepo } from './segments.repo.js';
 
 const dayQuery = z
   .object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD') })
   .strict()
-  .refine((q) => !Number.isNaN(Date.parse(`${q.day}T00:00:00Z`)), { message: 'not a calendar day', path: ['day'] });
+  .refine((q) => !Number.isNaN(Date.parse(`${q.day}T00:00:00Z`)), {
+    message: 'not a calendar day',
+    path: ['day'],
+  });
 
 export function recordingRoutes(deps: {
   allow: AllowFn;
   segments: SegmentRepo;
   settings: SettingsService;
   cameraExists: (id: string) => boolean;
-  /** Absolute path of a segment's file wherever it is now (NAS, spool or staging). */
-  segmentFile: (segment: { location: 'nas' | 'spool' | 'staging'; relPath: string }) => string;
-  serveFile: (file: string, range: string | undefined, headers: Record<string, string>) => Promise<Response>;
+  /** A segment's file wherever it is now (NAS, spool or staging); 404 when it is not there. */
+  openSegment: (segment: { location: 'nas' | 'spool' | 'staging'; relPath: string }) => Promise<ServableFile>;
 }) {
   const { allow, segments } = deps;
   return new Hono<AppEnv>()
@@ -52,7 +55,7 @@ export function recordingRoutes(deps: {
       async (c) => {
         const segment = segments.get(c.req.valid('param').id);
         if (!segment) throw notFound('Segment');
-        return deps.serveFile(deps.segmentFile(segment), c.req.header('range'), {
+        return fileResponse(await deps.openSegment(segment), c.req.header('range'), {
           'Content-Type': 'video/mp4',
           'Cache-Control': 'private, max-age=86400, immutable',
         });

@@ -1,27 +1,45 @@
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { createReadStream, mkdirSync, unlinkSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { CameraRow, CameraService } from '../cameras/cameras.service.js';
+import type { MjpegSources } from '../cameras/mjpeg-sources.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import type { SystemEventService } from '../events/system-events.service.js';
+import { AppError } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
-import { MediaError, probeSegment, type RecorderInput, startRecorder, trimToLastFragment } from '../media/index.js';
-import type { NasGuard, NasHealth, Spool, Transfer } from '../storage/index.js';
-import { parseSegmentName, segmentRelPath } from './segment-names.js';
-import type { MjpegSources } from '../cameras/mjpeg-sources.js';
+import {
+  MediaError,
+  probeSegment,
+  type RecorderInput,
+  startRecorder,
+  trimToLastFragment,
+} from '../media/index.js';
+import type { FsWorker, NasGuard, NasHealth, Spool, Transfer } from '../storage/index.js';
+import type { ServableFile } from './file-response.js';
 import { reapOrphanRecorders } from './orphans.js';
+import { parseSegmentName, segmentRelPath } from './segment-names.js';
 import type { SegmentRepo } from './segments.repo.js';
 import { type RecorderState, type Supervisor, superviseRecorder } from './supervisor.js';
 
 export interface RecordingStorage {
   nasRoot: string;
+  /** The worker every NAS access goes through. */
+  fs: FsWorker;
   spoolRoot: string;
   guard: NasGuard;
   spool: Spool;
   transfer: Transfer;
 }
+
+const missingFile = () =>
+  new AppError(
+    404,
+    'not_found',
+    'The file is not where the index says; the next reconciliation will fix the index.',
+  );
 
 function inputFor(camera: CameraRow): RecorderInput | null {
   switch (camera.kind) {
@@ -72,7 +90,8 @@ export function createRecordingService(deps: {
     try {
       // A segment cut short by a crash ends inside a fragment: keep what plays, exactly.
       const trimmed = await trimToLastFragment(file);
-      if (trimmed > 0) log.info({ file: fileName, trimmedBytes: trimmed }, 'recovered a segment a crash cut short');
+      if (trimmed > 0)
+        log.info({ file: fileName, trimmedBytes: trimmed }, 'recovered a segment a crash cut short');
       probe = await probeSegment(file);
     } catch (error) {
       if (error instanceof MediaError && error.code === 'unreadable') {
@@ -107,7 +126,9 @@ export function createRecordingService(deps: {
     const existing = finalizing.get(file);
     if (existing) return existing;
     const job = finalizeOnce(file)
-      .catch((error: Error) => log.error({ file, err: error }, 'could not finalize a segment; it stays in staging'))
+      .catch((error: Error) =>
+        log.error({ file, err: error }, 'could not finalize a segment; it stays in staging'),
+      )
       .finally(() => finalizing.delete(file));
     finalizing.set(file, job);
     return job;
@@ -126,7 +147,10 @@ export function createRecordingService(deps: {
           message: `Recorder for ${cameraId} is ${state.state}: ${state.lastError}`,
           details: { cameraId, error: state.lastError },
         });
-    } else if (state.state === 'recording' && (before?.state === 'reconnecting' || before?.state === 'failed')) {
+    } else if (
+      state.state === 'recording' &&
+      (before?.state === 'reconnecting' || before?.state === 'failed')
+    ) {
       deps.systemEvents.record({
         kind: 'recorder.recovered',
         severity: 'info',
@@ -173,6 +197,7 @@ export function createRecordingService(deps: {
       backoffMaxMs: config.restartBackoffMaxMs,
     });
     supervisors.set(camera.id, supervisor);
+    states.set(camera.id, supervisor.state());
   }
 
   async function stopCamera(id: string) {
@@ -194,6 +219,13 @@ export function createRecordingService(deps: {
     };
     if (supervisors.has(id)) void stopCamera(id).then(begin);
     else begin();
+  }
+
+  /** Where a segment's file is now. */
+  function segmentFile(segment: { location: 'nas' | 'spool' | 'staging'; relPath: string }): string {
+    if (segment.location === 'nas') return path.join(storage.nasRoot, segment.relPath);
+    if (segment.location === 'spool') return path.join(storage.spoolRoot, segment.relPath);
+    return path.join(config.stagingDir, path.basename(segment.relPath));
   }
 
   let nasSeen = false;
@@ -235,11 +267,27 @@ export function createRecordingService(deps: {
 
     nasHealth: () => storage.guard.current(),
 
-    /** Where a segment's file is now. */
-    segmentFile(segment: { location: 'nas' | 'spool' | 'staging'; relPath: string }): string {
-      if (segment.location === 'nas') return path.join(storage.nasRoot, segment.relPath);
-      if (segment.location === 'spool') return path.join(storage.spoolRoot, segment.relPath);
-      return path.join(config.stagingDir, path.basename(segment.relPath));
+    segmentFile,
+
+    /**
+     * Opens a segment for an HTTP answer. NAS files are read through the fs worker, so a hung NAS
+     * times out that request instead of tying up the hub's own I/O threads.
+     */
+    async openSegment(segment: {
+      location: 'nas' | 'spool' | 'staging';
+      relPath: string;
+    }): Promise<ServableFile> {
+      const file = segmentFile(segment);
+      if (segment.location === 'nas') {
+        if (!storage.guard.current().healthy)
+          throw new AppError(503, 'nas_down', 'The NAS is not reachable right now.');
+        const info = await storage.fs.stat(file).catch(() => null);
+        if (!info) throw missingFile();
+        return { size: info.bytes, read: (range) => storage.fs.createReadStream(file, range ?? {}) };
+      }
+      const info = await stat(file).catch(() => null);
+      if (!info) throw missingFile();
+      return { size: info.size, read: (range) => createReadStream(file, range ?? {}) };
     },
 
     async start(): Promise<void> {

@@ -5,7 +5,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 40_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 40_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
@@ -28,7 +32,10 @@ const today = () => new Date().toISOString().slice(0, 10);
 test('demo cameras record: segments land on the NAS in the BRIEF layout and in the day listing', async () => {
   await t.hub.settings.update({ timeZone: 'UTC' });
   const cameras = (await viewer.get('/api/cameras')).body.cameras;
-  assert.deepEqual(cameras.map((camera: { id: string }) => camera.id).sort(), ['demo-front-door', 'demo-living-room']);
+  assert.deepEqual(cameras.map((camera: { id: string }) => camera.id).sort(), [
+    'demo-front-door',
+    'demo-living-room',
+  ]);
 
   const listing = await waitFor('a finished segment in the day listing', async () => {
     const response = await viewer.get(`/api/cameras/demo-living-room/segments?day=${today()}`);
@@ -36,7 +43,10 @@ test('demo cameras record: segments land on the NAS in the BRIEF layout and in t
   });
   const [segment] = listing.segments;
   assert.equal(segment.location, 'nas');
-  assert.match(segment.relPath, /^videos\/demo-living-room\/\d{4}-\d{2}-\d{2}\/demo-living-room_\d{8}_\d{6}\.mp4$/);
+  assert.match(
+    segment.relPath,
+    /^videos\/demo-living-room\/\d{4}-\d{2}-\d{2}\/demo-living-room_\d{8}_\d{6}\.mp4$/,
+  );
   assert.equal(segment.codec, 'h264');
   assert.ok(segment.durationMs >= 9000 && segment.durationMs <= 11_000, `duration ${segment.durationMs}`);
   assert.ok(segment.initBytes > 0 && segment.initBytes < segment.bytes);
@@ -44,7 +54,15 @@ test('demo cameras record: segments land on the NAS in the BRIEF layout and in t
   assert.ok(file.startsWith(path.join(t.dataDir, 'nas')));
   assert.ok(existsSync(file));
   const probed = Number(
-    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).toString(),
+    execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=duration',
+      '-of',
+      'csv=p=0',
+      file,
+    ]).toString(),
   );
   assert.ok(Math.abs(probed * 1000 - segment.durationMs) < 500, `ffprobe says ${probed}s`);
 
@@ -59,7 +77,9 @@ test('a segment file is served with HTTP Range: 200, 206 and 416', async () => {
     return body.segments[0];
   });
   assert.ok(listing);
-  const whole = await fetch(`${t.url}/api/segments/${segment.id}/file`, { headers: { cookie: viewer.cookie } });
+  const whole = await fetch(`${t.url}/api/segments/${segment.id}/file`, {
+    headers: { cookie: viewer.cookie },
+  });
   assert.equal(whole.status, 200);
   assert.equal(whole.headers.get('content-type'), 'video/mp4');
   assert.equal((await whole.arrayBuffer()).byteLength, segment.bytes);

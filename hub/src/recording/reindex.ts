@@ -86,7 +86,16 @@ function ensureCamera(db: Db, id: string, clock: Clock): void {
   if (db.select({ id: cameras.id }).from(cameras).where(eq(cameras.id, id)).get()) return;
   const now = new Date(clock.now());
   db.insert(cameras)
-    .values({ id, name: id, kind: 'node', record: false, enabled: false, segmentSeconds: 60, createdAt: now, updatedAt: now })
+    .values({
+      id,
+      name: id,
+      kind: 'node',
+      record: false,
+      enabled: false,
+      segmentSeconds: 60,
+      createdAt: now,
+      updatedAt: now,
+    })
     .onConflictDoNothing()
     .run();
 }

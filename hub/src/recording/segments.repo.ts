@@ -27,7 +27,8 @@ export function createSegmentRepo(db: Db) {
           .get();
         // A second of slack: ffmpeg's wall-clock names round to the second.
         const clockSuspect =
-          segment.startAt < BUILD_EPOCH || (previous !== undefined && segment.startAt < previous.endAt - 1000);
+          segment.startAt < BUILD_EPOCH ||
+          (previous !== undefined && segment.startAt < previous.endAt - 1000);
         return tx
           .insert(segments)
           .values({ ...segment, clockSuspect })
@@ -64,7 +65,11 @@ export function createSegmentRepo(db: Db) {
 
     /** Every row at a location, as relPath → id, for reconciliation against a directory walk. */
     relPathsAt(location: SegmentLocation): Map<string, number> {
-      const rows = db.select({ id: segments.id, relPath: segments.relPath }).from(segments).where(eq(segments.location, location)).all();
+      const rows = db
+        .select({ id: segments.id, relPath: segments.relPath })
+        .from(segments)
+        .where(eq(segments.location, location))
+        .all();
       return new Map(rows.map((row) => [row.relPath, row.id]));
     },
   };

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type RecorderHandle, type RecorderInput, type RecorderSpec, redactUrls } from '../media/index.js';
 import type { Logger } from '../log/logger.js';
+import { type RecorderHandle, type RecorderInput, type RecorderSpec, redactUrls } from '../media/index.js';
 
 export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled';
 
@@ -17,7 +17,10 @@ export interface SupervisorOptions {
   input: RecorderInput;
   segmentSeconds: number;
   stagingDir: string;
-  startRecorder: (spec: RecorderSpec, events: { onSegment(file: string): void; onLog?(line: { level: string; message: string }): void }) => RecorderHandle;
+  startRecorder: (
+    spec: RecorderSpec,
+    events: { onSegment(file: string): void; onLog?(line: { level: string; message: string }): void },
+  ) => RecorderHandle;
   /** Called for each segment ffmpeg has finished writing. */
   onSegment(file: string): void;
   onState(state: RecorderState): void;
@@ -59,7 +62,9 @@ export function superviseRecorder(options: SupervisorOptions) {
 
   async function newestOutputSize(): Promise<number> {
     const prefix = `${options.cameraId}_`;
-    const names = (await readdir(options.stagingDir)).filter((name) => name.startsWith(prefix) && name.endsWith('.mp4'));
+    const names = (await readdir(options.stagingDir)).filter(
+      (name) => name.startsWith(prefix) && name.endsWith('.mp4'),
+    );
     if (names.length === 0) return -1;
     const newest = names.sort().at(-1)!;
     return (await stat(path.join(options.stagingDir, newest)).catch(() => ({ size: -1 }))).size;
@@ -78,12 +83,20 @@ export function superviseRecorder(options: SupervisorOptions) {
   async function runOnce(): Promise<string> {
     let lastLogError: string | null = null;
     const handle = options.startRecorder(
-      { cameraId: options.cameraId, input: options.input, segmentSeconds: options.segmentSeconds, stagingDir: options.stagingDir },
+      {
+        cameraId: options.cameraId,
+        input: options.input,
+        segmentSeconds: options.segmentSeconds,
+        stagingDir: options.stagingDir,
+      },
       {
         onSegment: options.onSegment,
         onLog: (line) => {
           if (line.level === 'error') lastLogError = line.message;
-          log.debug({ camera: options.cameraId, ffmpeg: redactUrls(line.message), level: line.level }, 'ffmpeg');
+          log.debug(
+            { camera: options.cameraId, ffmpeg: redactUrls(line.message), level: line.level },
+            'ffmpeg',
+          );
         },
       },
     );
@@ -105,7 +118,10 @@ export function superviseRecorder(options: SupervisorOptions) {
         lastGrowth = Date.now();
       } else if (Date.now() - lastGrowth > options.stallSeconds * 1000 && !stalled) {
         stalled = true;
-        log.warn({ camera: options.cameraId, stallSeconds: options.stallSeconds }, 'recorder stalled; restarting it');
+        log.warn(
+          { camera: options.cameraId, stallSeconds: options.stallSeconds },
+          'recorder stalled; restarting it',
+        );
         handle.kill();
       }
     }, 1000);
@@ -115,7 +131,11 @@ export function superviseRecorder(options: SupervisorOptions) {
     detach?.();
     current = undefined;
     if (stalled) return `stalled: no output for ${options.stallSeconds} s`;
-    return exit.lastError ?? lastLogError ?? `ffmpeg exited (code ${exit.code ?? '-'}, signal ${exit.signal ?? '-'})`;
+    return (
+      exit.lastError ??
+      lastLogError ??
+      `ffmpeg exited (code ${exit.code ?? '-'}, signal ${exit.signal ?? '-'})`
+    );
   }
 
   const done = (async () => {
@@ -131,7 +151,10 @@ export function superviseRecorder(options: SupervisorOptions) {
       const delay = Math.round(raw * (0.75 + random() * 0.5));
       setState({ state: failures >= failedAfter ? 'failed' : 'reconnecting', lastError: reason });
       state.restarts += 1;
-      log.warn({ camera: options.cameraId, reason, retryInMs: delay, failures }, 'recorder stopped; restarting after backoff');
+      log.warn(
+        { camera: options.cameraId, reason, retryInMs: delay, failures },
+        'recorder stopped; restarting after backoff',
+      );
       await pause(delay);
     }
     setState({ state: 'disabled', lastError: null });
