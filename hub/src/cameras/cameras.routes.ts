@@ -12,11 +12,14 @@ export function cameraRoutes(deps: {
   cameras: CameraService;
   /** Live recorder state per camera (recording | reconnecting | failed | disabled), from the recording feature. */
   recorderState: (id: string) => unknown;
+  /** The shared upstream connection of an MJPEG camera (null for other kinds). */
+  sourceStatus: (id: string) => unknown;
 }) {
   const { allow, cameras } = deps;
   const withState = <T extends { id: string }>(camera: T) => ({
     ...camera,
     recorder: deps.recorderState(camera.id),
+    source: deps.sourceStatus(camera.id),
   });
   return new Hono<AppEnv>()
     .get('/', allow('viewer', 'Cameras with their recorder state'), (c) =>

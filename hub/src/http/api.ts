@@ -64,7 +64,15 @@ export function buildApi(deps: ApiDeps) {
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
     .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))
     .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }))
-    .route('/cameras', cameraRoutes({ allow, cameras: deps.cameras, recorderState: deps.recording.state }))
+    .route(
+      '/cameras',
+      cameraRoutes({
+        allow,
+        cameras: deps.cameras,
+        recorderState: deps.recording.state,
+        sourceStatus: deps.recording.sourceStatus,
+      }),
+    )
     .route(
       '/',
       recordingRoutes({

@@ -267,6 +267,9 @@ export function createRecordingService(deps: {
 
     nasHealth: () => storage.guard.current(),
 
+    /** The shared MJPEG connection of a camera: frames, drops by kind, last error. */
+    sourceStatus: (cameraId: string) => deps.mjpeg.status(cameraId),
+
     segmentFile,
 
     /**
