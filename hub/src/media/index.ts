@@ -25,4 +25,5 @@ export {
   redactUrls,
   type SegmentInfo,
   startRecorder,
+  stopOrphanRecorders,
 } from './recorder.js';

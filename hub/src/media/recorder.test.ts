@@ -297,6 +297,22 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  test('a staging folder that does not exist: ffmpeg exits with the specific error, not the generic last line', async () => {
+    const rec = record({
+      input: { kind: 'demo', label: 'x', width: 160, height: 120 },
+      segmentSeconds: 2,
+      stagingDir: path.join(await staging(), 'missing'),
+      cameraId: 'nodir',
+    });
+    const exit = await rec.handle.exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.lastError ?? '', /No such file or directory/);
+    assert.ok(
+      rec.logs.some((l) => /Error initializing output stream/.test(l.message)),
+      'the generic line is still logged',
+    );
+  });
+
   test('stop() interrupts a source that accepted the connection and then went silent', async () => {
     const sockets = new Set<import('node:net').Socket>();
     const server = createServer((_req, res) => {

@@ -92,6 +92,13 @@ export interface RecorderHandle {
 const FRAME_PIPE_BYTES = 1024 * 1024;
 const LOG_REPEAT_WINDOW_MS = 10_000;
 const MAX_STDOUT_LINE = 4096;
+const GENERIC_ERRORS = [
+  /^Error initializing output stream/,
+  /^Conversion failed/,
+  /^Error marking filters as finished/,
+  /^Error while filtering/,
+  /^Error closing file/,
+];
 
 /**
  * Starts ffmpeg writing fragmented-MP4 segments into spec.stagingDir and reports each finished one
@@ -140,7 +147,10 @@ export function startRecorder(spec: RecorderSpec, events: RecorderEvents): Recor
   };
 
   const emitLog = (line: FfmpegLogLine) => {
-    if (line.level === 'error') lastError = line.source ? `${line.source}: ${line.message}` : line.message;
+    // ffmpeg ends most failures with a generic line; the specific one before it is the useful lastError.
+    if (line.level === 'error' && !(lastError && GENERIC_ERRORS.some((re) => re.test(line.message)))) {
+      lastError = line.source ? `${line.source}: ${line.message}` : line.message;
+    }
     if (!events.onLog) return;
     // A broken source can print the same warning for every packet; pass one per window with a count.
     const key = messageKey(line);

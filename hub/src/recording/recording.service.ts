@@ -83,6 +83,7 @@ export function createRecordingService(deps: {
   mkdirSync(config.stagingDir, { recursive: true });
 
   async function finalizeOnce(file: string): Promise<void> {
+    const startedAt = performance.now();
     const fileName = path.basename(file);
     const name = parseSegmentName(fileName);
     if (!name) return;
@@ -118,7 +119,11 @@ export function createRecordingService(deps: {
       protected: false,
       createdAt: deps.clock.now(),
     });
-    deps.bus.publish('recording', { change: 'segment', segment: row });
+    deps.bus.publish('recording', {
+      change: 'segment',
+      segment: row,
+      finalizeMs: performance.now() - startedAt,
+    });
   }
 
   /** Each staging file is finalized once, however many signals (ffmpeg, watcher, sweep) name it. */
