@@ -15,11 +15,11 @@ import {
   probeSegment,
   type RecorderInput,
   startRecorder,
+  stopOrphanRecorders,
   trimToLastFragment,
 } from '../media/index.js';
 import type { FsWorker, NasGuard, NasHealth, Spool, Transfer } from '../storage/index.js';
 import type { ServableFile } from './file-response.js';
-import { reapOrphanRecorders } from './orphans.js';
 import { parseSegmentName, segmentRelPath } from './segment-names.js';
 import type { SegmentRepo } from './segments.repo.js';
 import { type RecorderState, type Supervisor, superviseRecorder } from './supervisor.js';
@@ -300,8 +300,9 @@ export function createRecordingService(deps: {
 
     async start(): Promise<void> {
       running = true;
-      const reaped = reapOrphanRecorders(config.stagingDir);
-      if (reaped.length) log.warn({ pids: reaped }, 'ended ffmpeg processes a previous hub left running');
+      // A killed hub's demo and stream recorders keep writing into staging; end them before starting ours.
+      const orphans = await stopOrphanRecorders(config.stagingDir);
+      if (orphans.length) log.warn({ pids: orphans }, 'stopped ffmpeg processes a previous hub left running');
       storage.guard.onChange(onNasChange);
       await storage.guard.check();
       // Files already in staging when the hub starts were left by a crash: nothing writes them now.
