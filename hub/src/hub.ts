@@ -155,6 +155,25 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     immediate: true,
     run: backups.enqueueIfDue,
   });
+  loops.register({ name: 'spool.drain', intervalMs: 30_000, run: () => recording.drainSpool() });
+  loops.register({
+    name: 'nas.reconcile',
+    intervalMs: 6 * HOUR,
+    immediate: true,
+    run: async () => {
+      // An unmounted NAS looks empty: reconciling against it would drop every row.
+      if (!guard.current().healthy) return;
+      const report = await reconcileRoot({
+        db,
+        fs: nasFs,
+        segments,
+        clock,
+        root: config.nasDir,
+        location: 'nas',
+      });
+      if (report.added || report.removed) log.info(report, 'NAS index reconciled');
+    },
+  });
 
   const api = buildApi({
     config,
@@ -236,6 +255,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         );
       guard.start();
       await recording.start();
+      // Files a crash placed on the NAS before their rows were written get their rows now.
+      void loops.runNow('nas.reconcile');
       systemEvents.record({
         kind: 'hub.started',
         severity: 'info',

@@ -46,7 +46,8 @@ export const ko: Record<keyof typeof en, string> = {
   'setup.title': 'Hearth 설정',
   'setup.intro': '소유자 계정을 만듭니다. 허브가 시작할 때 출력한 설정 코드가 필요합니다.',
   'setup.code': '설정 코드',
-  'setup.codeHint': '허브 로그(journalctl -u hearth-hub)에 출력되며, `hearth setup-code` 명령으로 다시 볼 수 있습니다.',
+  'setup.codeHint':
+    '허브 로그(journalctl -u hearth-hub)에 출력되며, `hearth setup-code` 명령으로 다시 볼 수 있습니다.',
   'setup.submit': '소유자 계정 만들기',
 
   'login.title': '로그인',
