@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { fuseUnavailable, startHangFs } from '../storage/fixtures/mounts.js';
 import { spawnHub, tempDir } from '../testing/spawn-hub.js';
+import { waitFor } from '../testing/wait.js';
 
 function count(dataDir: string, where: string): number {
   const db = new Database(path.join(dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
@@ -12,14 +13,6 @@ function count(dataDir: string, where: string): number {
     return (db.prepare(`select count(*) as n from ${where}`).get() as { n: number }).n;
   } finally {
     db.close();
-  }
-}
-
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -45,7 +38,9 @@ test('a NAS that hangs (FUSE blocking every request) stalls neither HTTP nor rec
     env: { HEARTH_DEMO: '1', HEARTH_NAS_DIR: mountpoint, HEARTH_CONFIG: config },
   });
   try {
-    await waitFor('a segment on the NAS', () => count(dataDir, `segments where location = 'nas'`) > 0);
+    await waitFor('a segment on the NAS', () =>
+      count(dataDir, `segments where location = 'nas'`) > 0 ? true : undefined,
+    );
     await fs.hang();
 
     // While the NAS hangs: the hub keeps answering quickly and keeps recording (into the spool).
@@ -73,7 +68,7 @@ test('a NAS that hangs (FUSE blocking every request) stalls neither HTTP nor rec
     await fs.release();
     await waitFor(
       'the spool drained after the NAS answered again',
-      () => count(dataDir, `segments where location = 'spool'`) === 0,
+      () => (count(dataDir, `segments where location = 'spool'`) === 0 ? true : undefined),
       90_000,
     );
   } finally {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { mountTmpfs, unmount } from '../storage/fixtures/mounts.js';
 import { spawnHub, tempDir } from '../testing/spawn-hub.js';
+import { waitFor } from '../testing/wait.js';
 
 interface Row {
   id: number;
@@ -20,16 +21,6 @@ function query<T>(dataDir: string, sql: string): T[] {
   } finally {
     db.close();
   }
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 test('NAS unmounted mid-recording: nothing is written under the NAS path, segments spool, the oldest are dropped at the quota with an event, and all drains back when the NAS returns', async () => {

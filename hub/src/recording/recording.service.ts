@@ -21,7 +21,7 @@ import {
 import type { FsWorker, NasGuard, NasHealth, Spool, Transfer } from '../storage/index.js';
 import type { ServableFile } from './file-response.js';
 import { parseSegmentName, segmentRelPath } from './segment-names.js';
-import type { SegmentRepo } from './segments.repo.js';
+import { type SegmentRepo, segmentFromProbe } from './segments.repo.js';
 import { type RecorderState, type Supervisor, superviseRecorder } from './supervisor.js';
 
 export interface RecordingStorage {
@@ -104,21 +104,7 @@ export function createRecordingService(deps: {
       throw error;
     }
     const placement = await storage.transfer.place(file, segmentRelPath(fileName, name));
-    const row = segments.insert({
-      cameraId: name.cameraId,
-      startAt: name.startAt,
-      endAt: name.startAt + probe.durationMs,
-      durationMs: probe.durationMs,
-      bytes: probe.bytes,
-      codec: probe.codec,
-      width: probe.width,
-      height: probe.height,
-      initBytes: probe.initHeaderBytes,
-      location: placement.location,
-      relPath: placement.relPath,
-      protected: false,
-      createdAt: deps.clock.now(),
-    });
+    const row = segments.insert(segmentFromProbe(name, probe, placement, deps.clock.now()));
     deps.bus.publish('recording', {
       change: 'segment',
       segment: row,

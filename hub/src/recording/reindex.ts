@@ -6,7 +6,7 @@ import { probeSegment } from '../media/index.js';
 import type { FsWorker } from '../storage/index.js';
 import type { SegmentLocation } from './recording.schema.js';
 import { parseRelPath } from './segment-names.js';
-import type { SegmentRepo } from './segments.repo.js';
+import { type SegmentRepo, segmentFromProbe } from './segments.repo.js';
 
 export interface ReindexReport {
   scanned: number;
@@ -51,21 +51,14 @@ export async function reconcileRoot(deps: {
       try {
         const probe = await probeSegment(`${deps.root}/${file.relPath}`, { timeoutMs: 15_000 });
         ensureCamera(db, file.name.cameraId, deps.clock);
-        segments.insert({
-          cameraId: file.name.cameraId,
-          startAt: file.name.startAt,
-          endAt: file.name.startAt + probe.durationMs,
-          durationMs: probe.durationMs,
-          bytes: probe.bytes,
-          codec: probe.codec,
-          width: probe.width,
-          height: probe.height,
-          initBytes: probe.initHeaderBytes,
-          location: deps.location,
-          relPath: file.relPath,
-          protected: false,
-          createdAt: deps.clock.now(),
-        });
+        segments.insert(
+          segmentFromProbe(
+            file.name,
+            probe,
+            { location: deps.location, relPath: file.relPath },
+            deps.clock.now(),
+          ),
+        );
         report.added += 1;
       } catch {
         report.unreadable += 1;

@@ -1,9 +1,35 @@
 import { and, asc, desc, eq, gte, lt } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import type { SegmentProbe } from '../media/index.js';
 import { type SegmentLocation, segments } from './recording.schema.js';
+import type { SegmentName } from './segment-names.js';
 
 export type Segment = typeof segments.$inferSelect;
 export type NewSegment = Omit<typeof segments.$inferInsert, 'id' | 'clockSuspect'>;
+
+/** The row for a probed segment file, wherever it was placed. */
+export function segmentFromProbe(
+  name: SegmentName,
+  probe: Pick<SegmentProbe, 'durationMs' | 'bytes' | 'codec' | 'width' | 'height' | 'initHeaderBytes'>,
+  where: { location: SegmentLocation; relPath: string },
+  now: number,
+): NewSegment {
+  return {
+    cameraId: name.cameraId,
+    startAt: name.startAt,
+    endAt: name.startAt + probe.durationMs,
+    durationMs: probe.durationMs,
+    bytes: probe.bytes,
+    codec: probe.codec,
+    width: probe.width,
+    height: probe.height,
+    initBytes: probe.initHeaderBytes,
+    location: where.location,
+    relPath: where.relPath,
+    protected: false,
+    createdAt: now,
+  };
+}
 
 /** Segments dated before this build cannot be real: the clock was wrong (no RTC, no NTP yet). */
 export const BUILD_EPOCH = Date.UTC(2026, 0, 1);

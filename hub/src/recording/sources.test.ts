@@ -2,21 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type FakeMjpegCamera, startFakeMjpegCamera } from '../testing/fake-mjpeg-camera.js';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 40_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what} ${JSON.stringify(last ?? '')}`);
-}
+import { waitFor } from '../testing/wait.js';
 
 let t: TestHub;
 let member: TestClient;
