@@ -21,6 +21,7 @@ import { createHttpApp } from './http/app.js';
 import { buildOpenApi } from './http/openapi.js';
 import { createLoopRegistry } from './jobs/loops.js';
 import { createJobQueue } from './jobs/queue.js';
+import { createViewerRegistry } from './live/live.routes.js';
 import type { Logger } from './log/logger.js';
 import { createRecordingService } from './recording/recording.service.js';
 import { reconcileRoot } from './recording/reindex.js';
@@ -69,6 +70,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   // The laptop demo's NAS is a plain folder; an appliance's mount point is never created by the hub.
   if (config.demo) mkdirSync(config.nasDir, { recursive: true });
   const cameras = createCameraService({ db, clock, bus, systemEvents });
+  const mjpeg = createMjpegSources(log.child({ part: 'mjpeg' }));
+  const viewers = createViewerRegistry();
   const segments = createSegmentRepo(db);
   const nasFs = createFsWorker({ timeoutMs: config.storage.nasTimeoutMs });
   const guard = createNasGuard({
@@ -108,7 +111,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       spool,
       transfer,
     },
-    mjpeg: createMjpegSources(log.child({ part: 'mjpeg' })),
+    mjpeg,
     config: { ...config.recording, stagingDir: config.storage.stagingDir },
     clock,
     log: log.child({ part: 'recording' }),
@@ -192,6 +195,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     cameras,
     segments,
     recording,
+    mjpeg,
+    viewers,
   });
   let openApi: unknown;
   const app = createHttpApp({
@@ -271,6 +276,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         streams.closeAll();
+        viewers.closeAll();
         (server as import('node:http').Server).closeIdleConnections?.();
         const grace = new Promise<'timeout'>((resolve) =>
           setTimeout(() => resolve('timeout'), config.server.shutdownGraceMs).unref(),

@@ -36,6 +36,7 @@ export function createMjpegUpstream(options: {
     dropped: { torn: 0, badLength: 0, oversized: 0, notJpeg: 0, garbageBytes: 0 },
   };
   let controller: AbortController | undefined;
+  let latest: { jpeg: Buffer; at: number } | undefined;
   let loop: Promise<void> | undefined;
   let closeTimer: NodeJS.Timeout | undefined;
 
@@ -77,6 +78,7 @@ export function createMjpegUpstream(options: {
         resetIdle();
         for (const frame of parser.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))) {
           status.frames += 1;
+          latest = { jpeg: frame.jpeg, at: Date.now() };
           for (const listener of listeners) listener(frame);
         }
         addDropped(parser.stats, counted);
@@ -124,6 +126,11 @@ export function createMjpegUpstream(options: {
 
   return {
     status: () => ({ ...status, dropped: { ...status.dropped }, subscribers: listeners.size }),
+
+    /** The newest frame if it is fresh (under 2 s old and the connection is up), else null. */
+    latest(): Buffer | null {
+      return latest && status.connected && Date.now() - latest.at < 2000 ? latest.jpeg : null;
+    },
 
     subscribe(listener: FrameListener): () => void {
       listeners.add(listener);

@@ -119,6 +119,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    live: z
+      .object({
+        /** Viewers of one camera's live MJPEG at once (each holds a connection; the camera sees only the hub). */
+        maxViewersPerCamera: z.number().int().positive().default(8),
+      })
+      .strict()
+      .prefault({}),
     backup: z
       .object({
         /** Nightly database backup into `<dataDir>/backups`; 0 turns it off. */

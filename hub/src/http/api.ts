@@ -7,6 +7,7 @@ import { userRoutes } from '../accounts/users.routes.js';
 import type { UserService } from '../accounts/users.service.js';
 import { cameraRoutes } from '../cameras/cameras.routes.js';
 import type { CameraService } from '../cameras/cameras.service.js';
+import type { MjpegSources } from '../cameras/mjpeg-sources.js';
 import type { Config } from '../config/schema.js';
 import { deviceRoutes, deviceSelfRoutes } from '../devices/devices.routes.js';
 import type { DeviceService } from '../devices/devices.service.js';
@@ -16,6 +17,7 @@ import type { SystemEventService } from '../events/system-events.service.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
 import type { LoopRegistry } from '../jobs/loops.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { liveRoutes, type ViewerRegistry } from '../live/live.routes.js';
 import { recordingRoutes } from '../recording/recording.routes.js';
 import type { RecordingService } from '../recording/recording.service.js';
 import type { SegmentRepo } from '../recording/segments.repo.js';
@@ -42,6 +44,8 @@ export interface ApiDeps {
   cameras: CameraService;
   segments: SegmentRepo;
   recording: RecordingService;
+  mjpeg: MjpegSources;
+  viewers: ViewerRegistry;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -71,6 +75,16 @@ export function buildApi(deps: ApiDeps) {
         cameras: deps.cameras,
         recorderState: deps.recording.state,
         sourceStatus: deps.recording.sourceStatus,
+      }),
+    )
+    .route(
+      '/cameras',
+      liveRoutes({
+        allow,
+        camera: deps.cameras.getForRecording,
+        mjpeg: deps.mjpeg,
+        viewers: deps.viewers,
+        maxViewersPerCamera: deps.config.live.maxViewersPerCamera,
       }),
     )
     .route(
