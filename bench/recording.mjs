@@ -17,9 +17,13 @@ const media = await import(path.join(root, 'hub/dist/media/index.js'));
 const WINDOW_S = Number(process.env.WINDOW_S ?? 30);
 const TICK = 100; // USER_HZ on Linux
 
+/** CPU seconds of every thread of a process, in nanoseconds from schedstat (stat's 10 ms ticks are too coarse here). */
 function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+  }
+  return ns / 1e9;
 }
 function childrenCpuSeconds() {
   const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');

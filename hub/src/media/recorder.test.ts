@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MediaError } from './errors.js';
 import { makeTestJpegs, waitFor } from './fixtures/media-fixtures.js';
+import { assertBoxesMatchFfprobe, tkhdSize } from './fixtures/mp4-boxes.js';
 import { mp4InitHeaderLength, probeSegment, scanFragmentedMp4, trimToLastFragment } from './probe.js';
 import {
   type FfmpegLogLine,
@@ -122,7 +123,7 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
     assert.ok(first >= Math.floor(started / 1000) * 1000 - 1000 && first <= Date.now(), 'named in UTC');
 
     for (const [i, seg] of rec.segments.entries()) {
-      const probe = await probeSegment(seg.file);
+      const probe = await assertBoxesMatchFfprobe(seg.file, 100);
       assert.equal((await stat(seg.file)).size, seg.bytes, `${seg.file} grew after it was announced`);
       assert.equal(probe.codec, 'h264');
       assert.equal(probe.width, 320);
@@ -142,7 +143,8 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
   test('SIGKILL mid-segment: earlier segments play in full, the torn one up to its last fragment', async () => {
     const dir = await staging();
     const rec = record({
-      input: { kind: 'demo', label: 'kill', width: 320, height: 240, fps: 10 },
+      // The product's default demo size, 640x480.
+      input: { kind: 'demo', label: 'kill', fps: 10 },
       // Long enough that the kill lands inside the segment even when the machine is busy.
       segmentSeconds: 4,
       stagingDir: dir,
@@ -165,19 +167,23 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
     await rec.settled();
     assert.equal(rec.segments.length, 1, 'the killed segment is never announced');
 
-    const finished = await probeSegment(rec.segments[0]!.file);
+    const finished = await assertBoxesMatchFfprobe(rec.segments[0]!.file, 100);
     assert.ok(Math.abs(finished.durationMs - 4000) <= 100, `${finished.durationMs}`);
     assert.equal(finished.complete, true);
+    assert.deepEqual([finished.width, finished.height], [640, 480]);
 
     const torn = await probeSegment(inProgress);
+    assert.equal(torn.source, 'boxes');
     assert.equal(torn.codec, 'h264');
     assert.ok(torn.durationMs >= 1000 && torn.durationMs < 4000, `${torn.durationMs}`);
     assert.equal(torn.durationMs % 1000, 0, 'whole 1-s fragments only');
     const removed = await trimToLastFragment(inProgress);
     assert.equal(removed, torn.bytes - torn.playableBytes);
-    const trimmed = await probeSegment(inProgress);
+    // ffprobe on the trimmed file (whole fragments only) agrees with the boxes read from the torn one.
+    const trimmed = await assertBoxesMatchFfprobe(inProgress, 100);
     assert.equal(trimmed.complete, true);
     assert.equal(trimmed.durationMs, torn.durationMs);
+    assert.equal((await probeSegment(inProgress, { method: 'ffprobe' })).durationMs, torn.durationMs);
   });
 
   test('mjpeg-pipe: real JPEGs at 10 fps become H.264 segments', async () => {
@@ -207,7 +213,7 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
     assert.equal(new Set(names).size, names.length, 'distinct names');
     assert.ok(rec.segments.length >= 3);
     for (const [i, seg] of rec.segments.entries()) {
-      const probe = await probeSegment(seg.file);
+      const probe = await assertBoxesMatchFfprobe(seg.file, 100);
       assert.equal(probe.codec, 'h264');
       assert.equal(probe.width, 640);
       assert.equal(probe.height, 480);
@@ -218,7 +224,8 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
   });
 
   test('stream input: H.264 over HTTP is copied into segments', async () => {
-    // A stand-in camera: ffmpeg encoding MPEG-TS in real time, served by a Node HTTP server.
+    // A stand-in camera: ffmpeg encoding MPEG-TS in real time, served by a Node HTTP server. Its pixels are
+    // not square (SAR 4:3), so tkhd's 16.16 width (853.33) is not the coded width (640) ffprobe reports.
     const encoders: ChildProcess[] = [];
     const server: Server = createServer((_req, res) => {
       const enc = spawn(
@@ -232,9 +239,10 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
             '-f',
             'lavfi',
             '-i',
-            'testsrc2=size=320x240:rate=10',
+            'testsrc2=size=640x480:rate=10',
           ],
-          ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-f', 'mpegts', 'pipe:1'],
+          ...['-vf', 'setsar=4/3', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10'],
+          ...['-f', 'mpegts', 'pipe:1'],
         ],
         { stdio: ['ignore', 'pipe', 'ignore'] },
       );
@@ -265,9 +273,14 @@ describe('recorder with real ffmpeg', { concurrency: true }, () => {
       assert.equal(exit.code, 0);
       const names = rec.segments.map((s) => path.basename(s.file));
       assert.equal(new Set(names).size, names.length, 'distinct names');
+      for (const seg of rec.segments) {
+        // Wall-clock timestamps: every trun carries per-sample durations.
+        const probe = await assertBoxesMatchFfprobe(seg.file, 100);
+        assert.deepEqual([probe.codec, probe.width, probe.height], ['h264', 640, 480]);
+        const tkhd = tkhdSize(await readFile(seg.file));
+        assert.ok(Math.abs(tkhd.width - 853.333) < 0.01 && tkhd.height === 480, JSON.stringify(tkhd));
+      }
       const probe = await probeSegment(rec.segments[0]!.file);
-      assert.equal(probe.codec, 'h264');
-      assert.equal(probe.width, 320);
       // Copy cuts at the first keyframe after 2 s; the source's GOP is 1 s.
       assert.ok(probe.durationMs >= 1500 && probe.durationMs <= 3300, `${probe.durationMs}`);
     } finally {

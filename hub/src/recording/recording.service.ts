@@ -89,11 +89,13 @@ export function createRecordingService(deps: {
     if (!name) return;
     let probe: Awaited<ReturnType<typeof probeSegment>>;
     try {
-      // A segment cut short by a crash ends inside a fragment: keep what plays, exactly.
-      const trimmed = await trimToLastFragment(file);
-      if (trimmed > 0)
-        log.info({ file: fileName, trimmedBytes: trimmed }, 'recovered a segment a crash cut short');
       probe = await probeSegment(file);
+      if (!probe.complete) {
+        // Cut short by a crash inside a fragment: keep exactly what plays.
+        const trimmed = await trimToLastFragment(file);
+        log.info({ file: fileName, trimmedBytes: trimmed }, 'recovered a segment a crash cut short');
+        probe = { ...probe, bytes: probe.playableBytes, complete: true };
+      }
     } catch (error) {
       if (error instanceof MediaError && error.code === 'unreadable') {
         // Killed before its first fragment: only `ftyp`, nothing to play.
