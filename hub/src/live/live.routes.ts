@@ -108,7 +108,7 @@ export function liveRoutes(deps: {
             });
           }));
         if (!frame) throw new AppError(504, 'no_frame', 'The camera sent no picture in time.');
-        return new Response(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength), {
+        return new Response(new Uint8Array(frame), {
           headers: {
             'Content-Type': 'image/jpeg',
             'Cache-Control': 'no-cache, max-age=0',
