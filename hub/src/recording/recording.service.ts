@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync, unlinkSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
@@ -154,8 +154,14 @@ export function createRecordingService(deps: {
     }
   }
 
+  /** Read from the folder itself: the watcher may not have seen a file ffmpeg created a moment ago. */
   function stagingFilesOf(cameraId?: string): string[] {
-    const names = watcher?.getWatched()[config.stagingDir] ?? [];
+    let names: string[];
+    try {
+      names = readdirSync(config.stagingDir);
+    } catch {
+      return [];
+    }
     return names
       .filter((name) => name.endsWith('.mp4') && (!cameraId || name.startsWith(`${cameraId}_`)))
       .map((name) => path.join(config.stagingDir, name));
