@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ffprobeSeconds } from '../testing/ffprobe.js';
 import { spawnHub } from '../testing/spawn-hub.js';
 import { waitFor } from '../testing/wait.js';
 
@@ -19,20 +19,6 @@ function ffmpegPidsWritingInto(dir: string): number[] {
       }
     })
     .map(Number);
-}
-
-function probeSeconds(file: string): number {
-  return Number(
-    execFileSync('ffprobe', [
-      '-v',
-      'error',
-      '-show_entries',
-      'format=duration',
-      '-of',
-      'csv=p=0',
-      file,
-    ]).toString(),
-  );
 }
 
 function segmentRows(dataDir: string) {
@@ -85,7 +71,7 @@ test('SIGKILL of the hub and its ffmpeg mid-segment: finished segments play, the
   assert.ok(partials.length >= 1, 'the segments in progress stayed in staging');
   const before = segmentRows(first.dataDir);
   for (const row of before) {
-    const seconds = probeSeconds(path.join(nas, row.rel_path));
+    const seconds = ffprobeSeconds(path.join(nas, row.rel_path));
     assert.ok(
       Math.abs(seconds * 1000 - row.duration_ms) < 500,
       `${row.rel_path} plays in full (${seconds}s)`,
@@ -103,7 +89,7 @@ test('SIGKILL of the hub and its ffmpeg mid-segment: finished segments play, the
       const recovered = rows.find((row) => row.rel_path.endsWith(`/${name}`));
       if (recovered) {
         assert.equal(recovered.location, 'nas');
-        const seconds = probeSeconds(path.join(nas, recovered.rel_path));
+        const seconds = ffprobeSeconds(path.join(nas, recovered.rel_path));
         assert.ok(
           seconds > 0 && Math.abs(seconds * 1000 - recovered.duration_ms) < 500,
           `${name} recovered: ${seconds}s`,

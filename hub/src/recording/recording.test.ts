@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { ffprobeSeconds } from '../testing/ffprobe.js';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
 import { waitFor } from '../testing/wait.js';
 
@@ -40,17 +40,7 @@ test('demo cameras record: segments land on the NAS in the BRIEF layout and in t
   const file = path.join(t.hub.recording.segmentFile(segment));
   assert.ok(file.startsWith(path.join(t.dataDir, 'nas')));
   assert.ok(existsSync(file));
-  const probed = Number(
-    execFileSync('ffprobe', [
-      '-v',
-      'error',
-      '-show_entries',
-      'format=duration',
-      '-of',
-      'csv=p=0',
-      file,
-    ]).toString(),
-  );
+  const probed = ffprobeSeconds(file);
   assert.ok(Math.abs(probed * 1000 - segment.durationMs) < 500, `ffprobe says ${probed}s`);
 
   const state = cameras.find((camera: { id: string }) => camera.id === 'demo-living-room').recorder;
