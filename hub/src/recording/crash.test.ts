@@ -116,6 +116,14 @@ test('SIGKILL of the hub and its ffmpeg mid-segment: finished segments play, the
       rowsWithoutFiles: [...indexed].filter((row) => !files.has(row)),
     },
     { filesWithoutRows: [], rowsWithoutFiles: [] },
+    JSON.stringify(
+      {
+        rows: segmentRows(first.dataDir),
+        warnings: [...first.logs, ...second.logs].filter((line) => Number(line.level) >= 40),
+      },
+      null,
+      1,
+    ),
   );
   assert.deepEqual(readdirSync(staging), [], 'a clean stop finalizes the segment in progress');
 });

@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
@@ -77,6 +77,10 @@ export function createRecordingService(deps: {
   const supervisors = new Map<string, Supervisor>();
   const states = new Map<string, RecorderState>();
   const finalizing = new Map<string, Promise<void>>();
+  /** Cameras whose ffmpeg is closing its last segment: the watcher must leave that file alone. */
+  const stopping = new Set<string>();
+  /** Camera changes apply one after another, so a burst of edits never runs two recorders. */
+  const changes = new Map<string, Promise<void>>();
   let watcher: FSWatcher | undefined;
   let running = false;
 
@@ -86,7 +90,8 @@ export function createRecordingService(deps: {
     const startedAt = performance.now();
     const fileName = path.basename(file);
     const name = parseSegmentName(fileName);
-    if (!name) return;
+    // A late watcher event can name a file another signal already finalized.
+    if (!name || !existsSync(file)) return;
     let probe: Awaited<ReturnType<typeof probeSegment>>;
     try {
       probe = await probeSegment(file);
@@ -201,23 +206,34 @@ export function createRecordingService(deps: {
 
   async function stopCamera(id: string) {
     const supervisor = supervisors.get(id);
+    if (!supervisor) return;
+    stopping.add(id);
     supervisors.delete(id);
-    await supervisor?.stop();
+    try {
+      await supervisor.stop();
+    } finally {
+      stopping.delete(id);
+    }
     states.set(id, { state: 'disabled', lastError: null, since: deps.clock.now(), restarts: 0 });
   }
 
-  /** Applies a camera change: a camera without a running recorder gets its state at once. */
+  /** Applies a camera change after any earlier change of the same camera has finished. */
   function restartCamera(id: string) {
-    const begin = () => {
-      if (!running) return;
-      if (!cameras.exists(id)) {
-        states.delete(id);
-        return;
-      }
-      startCamera(cameras.getForRecording(id));
-    };
-    if (supervisors.has(id)) void stopCamera(id).then(begin);
-    else begin();
+    const next = (changes.get(id) ?? Promise.resolve())
+      .then(async () => {
+        await stopCamera(id);
+        if (!running) return;
+        if (!cameras.exists(id)) {
+          states.delete(id);
+          return;
+        }
+        startCamera(cameras.getForRecording(id));
+      })
+      .catch((error: Error) => log.error({ camera: id, err: error }, 'could not apply a camera change'));
+    changes.set(id, next);
+    void next.finally(() => {
+      if (changes.get(id) === next) changes.delete(id);
+    });
   }
 
   /** Where a segment's file is now. */
@@ -303,9 +319,11 @@ export function createRecordingService(deps: {
       watcher = watch(config.stagingDir, { depth: 0, ignoreInitial: false, awaitWriteFinish: false });
       await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
       for (const file of stagingFilesOf()) void finalize(file);
+      // Only files no recorder of ours is writing: those ffmpeg reports itself when it closes them.
       watcher.on('add', (file) => {
         const name = parseSegmentName(path.basename(file));
-        if (name && !supervisors.has(name.cameraId)) void finalize(file);
+        if (!running || !name || supervisors.has(name.cameraId) || stopping.has(name.cameraId)) return;
+        void finalize(file);
       });
       for (const camera of cameras.listForRecording()) startCamera(camera);
       cameras.onChange(restartCamera);
@@ -315,6 +333,7 @@ export function createRecordingService(deps: {
 
     async stop(): Promise<void> {
       running = false;
+      await Promise.all([...changes.values()]);
       await Promise.all([...supervisors.keys()].map(stopCamera));
       await deps.mjpeg.stopAll();
       await watcher?.close();

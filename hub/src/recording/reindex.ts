@@ -3,7 +3,7 @@ import { cameras } from '../cameras/cameras.schema.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { probeSegment } from '../media/index.js';
-import type { FsWorker } from '../storage/index.js';
+import { type FsWorker, isStorageError } from '../storage/index.js';
 import type { SegmentLocation } from './recording.schema.js';
 import { parseRelPath } from './segment-names.js';
 import { type SegmentRepo, segmentFromProbe } from './segments.repo.js';
@@ -19,7 +19,8 @@ export interface ReindexReport {
  * Makes the index match the files under one root (NAS or spool): files without rows are probed
  * and added, rows without files are removed. The walk and every NAS access run in the fs worker,
  * so a hung NAS times out instead of freezing the caller. Files are added oldest first per camera,
- * so the clock checks see them in order. Safe while the hub records: inserts are idempotent.
+ * so the clock checks see them in order. Safe while the hub records: inserts are idempotent, and a
+ * row is removed only when its file is still missing after the walk.
  */
 export async function reconcileRoot(deps: {
   db: Db;
@@ -68,10 +69,24 @@ export async function reconcileRoot(deps: {
   }
   for (const relPath of known.keys()) {
     if (present.has(relPath)) continue;
+    // The walk is a snapshot: a segment placed after it listed that folder has its row by now
+    // (the file always lands before its row), so only a file that is still missing loses its row.
+    if (await existsUnder(deps.fs, deps.root, relPath)) continue;
     segments.removeByRelPath(relPath);
     report.removed += 1;
   }
   return report;
+}
+
+async function existsUnder(fs: FsWorker, root: string, relPath: string): Promise<boolean> {
+  try {
+    await fs.stat(`${root}/${relPath}`);
+    return true;
+  } catch (error) {
+    // Anything but "not there" (a timeout, an I/O error) must not cost a row.
+    if (isStorageError(error) && error.errno === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 /** Footage of a camera the database does not know (a restored NAS): a disabled placeholder keeps it reachable. */
