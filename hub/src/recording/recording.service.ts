@@ -217,17 +217,29 @@ export function createRecordingService(deps: {
     states.set(id, { state: 'disabled', lastError: null, since: deps.clock.now(), restarts: 0 });
   }
 
-  /** Applies a camera change after any earlier change of the same camera has finished. */
+  function beginCamera(id: string) {
+    if (!running) return;
+    if (!cameras.exists(id)) {
+      states.delete(id);
+      return;
+    }
+    startCamera(cameras.getForRecording(id));
+  }
+
+  /**
+   * Applies a camera change after any earlier change of the same camera has finished; a camera
+   * with nothing running gets its new state before the API answers.
+   */
   function restartCamera(id: string) {
-    const next = (changes.get(id) ?? Promise.resolve())
+    const pending = changes.get(id);
+    if (!pending && !supervisors.has(id)) {
+      beginCamera(id);
+      return;
+    }
+    const next = (pending ?? Promise.resolve())
       .then(async () => {
         await stopCamera(id);
-        if (!running) return;
-        if (!cameras.exists(id)) {
-          states.delete(id);
-          return;
-        }
-        startCamera(cameras.getForRecording(id));
+        beginCamera(id);
       })
       .catch((error: Error) => log.error({ camera: id, err: error }, 'could not apply a camera change'));
     changes.set(id, next);
