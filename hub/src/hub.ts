@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { createLoginLimiter } from './accounts/login-limiter.js';
 import { createSessionService } from './accounts/sessions.service.js';
@@ -16,13 +17,19 @@ import { createDeviceService } from './devices/devices.service.js';
 import { EventBus } from './events/bus.js';
 import { createStreamRegistry } from './events/events.routes.js';
 import { createSystemEvents } from './events/system-events.service.js';
+import { createExportService } from './exports/exports.service.js';
 import { buildApi } from './http/api.js';
 import { createHttpApp } from './http/app.js';
 import { buildOpenApi } from './http/openapi.js';
 import { createLoopRegistry } from './jobs/loops.js';
 import { createJobQueue } from './jobs/queue.js';
+import { createH264LiveSources } from './live/h264-live.js';
 import { createViewerRegistry } from './live/live.routes.js';
+import { createPictureCache } from './live/picture-cache.js';
+import { createPictureRepo } from './live/pictures.repo.js';
+import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { createPlaybackService } from './playback/playback.service.js';
 import { createRecordingService } from './recording/recording.service.js';
 import { reconcileRoot } from './recording/reindex.js';
 import { createSegmentRepo } from './recording/segments.repo.js';
@@ -72,6 +79,9 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const cameras = createCameraService({ db, clock, bus, systemEvents });
   const mjpeg = createMjpegSources(log.child({ part: 'mjpeg' }));
   const viewers = createViewerRegistry();
+  // One ffmpeg per watched H.264 camera; an edited camera's stream ends so its viewers reconnect to the new one.
+  const live = createH264LiveSources({ log: log.child({ part: 'live' }) });
+  cameras.onChange((id) => void live.cameraChanged(id));
   const segments = createSegmentRepo(db);
   const nasFs = createFsWorker({ timeoutMs: config.storage.nasTimeoutMs });
   const guard = createNasGuard({
@@ -119,6 +129,33 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     bus,
   });
   if (config.demo) cameras.seedDemoCameras();
+  const pictures = createPictureService({
+    repo: createPictureRepo(db),
+    openSegment: recording.openSegment,
+    thumbnails: createPictureCache({
+      dir: path.join(config.dataDir, 'cache', 'thumbs'),
+      maxBytes: config.live.thumbnailCacheBytes,
+    }),
+    snapshots: createPictureCache({
+      dir: path.join(config.dataDir, 'cache', 'snapshots'),
+      maxBytes: config.live.snapshotCacheBytes,
+    }),
+    log: log.child({ part: 'pictures' }),
+  });
+  const clipExports = createExportService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'exports' }),
+    queue,
+    cameraExists: cameras.exists,
+    segmentFile: recording.segmentFile,
+    timeZone: () => settings.read().timeZone,
+    storage: { nasRoot: config.nasDir, fs: nasFs, guard, transfer },
+    dataDir: config.dataDir,
+    config: config.exports,
+  });
+  const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
 
   const backups = registerDatabaseBackups({
     db,
@@ -160,6 +197,12 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   loops.register({ name: 'spool.drain', intervalMs: 30_000, run: () => recording.drainSpool() });
   loops.register({
+    name: 'exports.expire',
+    intervalMs: 10 * 60_000,
+    immediate: true,
+    run: () => clipExports.expire(),
+  });
+  loops.register({
     name: 'nas.reconcile',
     intervalMs: 6 * HOUR,
     immediate: true,
@@ -197,6 +240,10 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     recording,
     mjpeg,
     viewers,
+    live,
+    pictures,
+    clipExports,
+    playback,
   });
   let openApi: unknown;
   const app = createHttpApp({
@@ -228,6 +275,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     cameras,
     segments,
     recording,
+    clipExports,
+    live,
 
     async start(): Promise<{ url: string; port: number }> {
       const address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -287,6 +336,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
           await closed;
         }
       }
+      await live.stopAll();
       await recording.stop();
       guard.stop();
       await loops.stop();

@@ -58,6 +58,109 @@ export interface Settings {
   householdName: string;
 }
 
+export type CameraKind = 'demo' | 'rtsp' | 'mjpeg' | 'esp32' | 'node';
+export type PowerProfile = 'mains' | 'battery';
+export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled';
+
+export interface RecorderState {
+  state: RecorderStateName;
+  lastError: string | null;
+  /** Epoch ms. */
+  since: number;
+  restarts: number;
+}
+
+export interface Camera {
+  /** Slug; names the camera's NAS folder, fixed at creation. */
+  id: string;
+  name: string;
+  kind: CameraKind;
+  /** Any password in it is replaced by `***`; sending it back unchanged keeps the stored one. */
+  sourceUrl: string | null;
+  deviceId: number | null;
+  powerProfile: PowerProfile;
+  record: boolean;
+  segmentSeconds: number;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  recorder: RecorderState | null;
+}
+
+export interface CameraInput {
+  name: string;
+  kind: CameraKind;
+  sourceUrl: string | null;
+  deviceId: number | null;
+  powerProfile: PowerProfile;
+  record: boolean;
+  segmentSeconds: number;
+  enabled: boolean;
+}
+
+/** A recorded segment as the recording topic and the day listing carry it (times in epoch ms). */
+export interface Segment {
+  id: number;
+  cameraId: string;
+  startAt: number;
+  endAt: number;
+  durationMs: number;
+  location: 'nas' | 'spool' | 'staging';
+  clockSuspect: boolean;
+  protected: boolean;
+  bytes?: number;
+  initBytes?: number;
+}
+
+export interface TimelineSegment {
+  id: number;
+  startAt: number;
+  endAt: number;
+  durationMs: number;
+  location: 'nas' | 'spool';
+  clockSuspect: boolean;
+  protected: boolean;
+}
+
+export interface Span {
+  from: number;
+  to: number;
+}
+
+export interface Timeline {
+  cameraId: string;
+  from: number;
+  to: number;
+  segments: TimelineSegment[];
+  coverage: Span[];
+  gaps: Span[];
+}
+
+export type LiveSource = { kind: 'mjpeg'; url: string } | { kind: 'mp4'; url: string; codec: string };
+
+export type ExportState = 'queued' | 'running' | 'done' | 'failed';
+
+export interface ClipExport {
+  id: number;
+  cameraId: string;
+  from: number;
+  to: number;
+  state: ExportState;
+  /** 0..1 */
+  progress: number;
+  bytes: number | null;
+  error: string | null;
+}
+
+export interface NasHealth {
+  healthy: boolean;
+  reason: string | null;
+  detail?: string;
+  checkedAt: number;
+  freeBytes?: number;
+  totalBytes?: number;
+}
+
 export interface FieldIssue {
   path: string;
   message: string;
@@ -118,7 +221,7 @@ async function toApiError(res: Response): Promise<ApiError> {
 const apiFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
   let res: Response;
   try {
-    res = await fetch(input, { ...init, credentials: 'same-origin', cache: 'no-store' });
+    res = await fetch(input, { ...init, credentials: 'same-origin', cache: init?.cache ?? 'no-store' });
   } catch {
     throw new ApiError(0, 'network', 'The hub did not answer.');
   }
@@ -150,6 +253,41 @@ async function data<R extends ClientResponse<unknown, number, ResponseFormat>>(
 }
 
 const param = (id: number) => ({ id: String(id) });
+const cameraParam = (id: string) => ({ id });
+
+/** The hub answered that the route itself does not exist (an older hub), not that a thing is missing. */
+export function isMissingEndpoint(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404 && error.message.startsWith('No such endpoint');
+}
+
+/**
+ * Endpoints the typed client does not know yet (playback, exports, live sources): plain requests
+ * with hand-written answer types, through the same error handling as the typed ones.
+ */
+async function json<T>(url: string, init?: RequestInit & { json?: unknown }): Promise<T> {
+  const { json: body, ...rest } = init ?? {};
+  const res = await apiFetch(
+    url,
+    body === undefined
+      ? rest
+      : { ...rest, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+  );
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const enc = encodeURIComponent;
+
+/** Addresses the browser loads itself (`<img>`, `<video>`, downloads): no JSON, so no fetch here. */
+export const urls = {
+  liveMjpeg: (cameraId: string) => `/api/cameras/${enc(cameraId)}/live.mjpeg`,
+  segmentFile: (segmentId: number) => `/api/segments/${segmentId}/file`,
+  thumbnail: (segmentId: number, width = 320) => `/api/segments/${segmentId}/thumbnail.jpg?w=${width}`,
+  playlist: (cameraId: string, from: number, to: number) =>
+    `/api/cameras/${enc(cameraId)}/playback.m3u8?from=${Math.floor(from)}&to=${Math.ceil(to)}`,
+  exportFile: (exportId: number) => `/api/exports/${exportId}/file`,
+};
 
 export const api = {
   health: (): Promise<{ status: string; version: string; setupNeeded: boolean }> =>
@@ -221,6 +359,57 @@ export const api = {
     if (query.limit !== undefined) q.limit = String(query.limit);
     if (query.minSeverity) q.minSeverity = query.minSeverity;
     return data(client['system-events'].$get({ query: q }));
+  },
+
+  listCameras: async (): Promise<{ cameras: Camera[] }> =>
+    (await data(client.cameras.$get())) as unknown as { cameras: Camera[] },
+  getCamera: async (id: string): Promise<{ camera: Camera }> =>
+    (await data(client.cameras[':id'].$get({ param: cameraParam(id) }))) as unknown as { camera: Camera },
+  createCamera: async (json: CameraInput & { id: string }): Promise<{ camera: Camera }> =>
+    (await data(client.cameras.$post({ json }))) as unknown as { camera: Camera },
+  updateCamera: async (id: string, json: Partial<CameraInput>): Promise<{ camera: Camera }> =>
+    (await data(client.cameras[':id'].$patch({ param: cameraParam(id), json }))) as unknown as {
+      camera: Camera;
+    },
+  /** 409 `conflict` when the camera has footage: disable it instead. */
+  deleteCamera: async (id: string): Promise<void> => {
+    await client.cameras[':id'].$delete({ param: cameraParam(id) });
+  },
+  /**
+   * The newest picture of a camera, revalidated with the hub (ETag) rather than refetched blindly;
+   * `tag` tells whether it is the picture shown already.
+   */
+  snapshot: async (
+    cameraId: string,
+    signal?: AbortSignal,
+  ): Promise<{ tag: string | null; blob: () => Promise<Blob> }> => {
+    const res = await apiFetch(`/api/cameras/${enc(cameraId)}/snapshot.jpg`, {
+      cache: 'no-cache',
+      signal: signal ?? null,
+    });
+    return { tag: res.headers.get('etag'), blob: () => res.blob() };
+  },
+  segmentThumbnail: async (segmentId: number, signal?: AbortSignal): Promise<Blob> =>
+    (await apiFetch(urls.thumbnail(segmentId), { cache: 'default', signal: signal ?? null })).blob(),
+  /** A long binary response (the live fMP4 stream), with the same error handling as JSON calls. */
+  openStream: (url: string, signal: AbortSignal): Promise<Response> => apiFetch(url, { signal }),
+  /** How to watch a camera live now; 409 when it cannot be (battery, disabled, node). */
+  liveSource: (cameraId: string): Promise<LiveSource> => json(`/api/cameras/${enc(cameraId)}/live`),
+  daySegments: async (cameraId: string, day: string): Promise<{ segments: Segment[] }> =>
+    (await data(
+      client.cameras[':id'].segments.$get({ param: cameraParam(cameraId), query: { day } }),
+    )) as unknown as { segments: Segment[] },
+  timeline: (cameraId: string, from: number, to: number): Promise<Timeline> =>
+    json(`/api/cameras/${enc(cameraId)}/timeline?from=${Math.floor(from)}&to=${Math.ceil(to)}`),
+  protectSegment: (segmentId: number, value: boolean): Promise<{ segment: TimelineSegment }> =>
+    json(`/api/segments/${segmentId}`, { method: 'PATCH', json: { protected: value } }),
+
+  listExports: (): Promise<{ exports: ClipExport[] }> => json('/api/exports'),
+  getExport: (id: number): Promise<{ export: ClipExport }> => json(`/api/exports/${id}`),
+  createExport: (body: { cameraId: string; from: number; to: number }): Promise<{ export: ClipExport }> =>
+    json('/api/exports', { method: 'POST', json: body }),
+  deleteExport: async (id: number): Promise<void> => {
+    await json(`/api/exports/${id}`, { method: 'DELETE' });
   },
 
   getSettings: (): Promise<{ settings: Settings }> => data(client.settings.$get()),

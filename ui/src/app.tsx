@@ -1,9 +1,12 @@
 import { useEffect } from 'preact/hooks';
-import { LocationProvider, Route, Router } from 'preact-iso';
+import { LocationProvider, lazy, Route, Router } from 'preact-iso';
 import { Logo } from './components/icons';
 import { Shell } from './components/shell';
 import { useT } from './i18n';
 import { LoginPage, SetupPage } from './pages/auth';
+import { CameraPage } from './pages/camera';
+import { CameraSettingsPage } from './pages/camera-settings';
+import { CamerasPage } from './pages/cameras';
 import { DashboardPage } from './pages/dashboard';
 import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
@@ -12,6 +15,9 @@ import { SettingsPage } from './pages/settings';
 import { UsersPage } from './pages/users';
 import { authStore, boot } from './session';
 import { useStore } from './store';
+
+/** Playback (and hls.js behind it) loads only when someone opens recordings. */
+const PlaybackPage = lazy(() => import('./pages/playback').then((m) => m.PlaybackPage));
 
 function Splash({ message, onRetry }: { message?: string; onRetry?: () => void }) {
   const t = useT();
@@ -54,6 +60,10 @@ export function App() {
           <Shell user={state.user}>
             <Router>
               <Route path="/" component={DashboardPage} />
+              <Route path="/cameras" component={CamerasPage} />
+              <Route path="/cameras/:id" component={CameraPage} />
+              <Route path="/cameras/:id/playback" component={PlaybackPage} />
+              <Route path="/cameras/:id/settings" component={CameraSettingsPage} />
               <Route path="/devices" component={DevicesPage} />
               <Route path="/events" component={EventsPage} />
               <Route path="/users" component={UsersPage} />

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { Device, DeviceStatus, SystemEvent } from './api';
+import type { ClipExport, Device, DeviceStatus, NasHealth, RecorderState, Segment, SystemEvent } from './api';
 import { createStore } from './store';
 
 /**
@@ -18,17 +18,61 @@ export type DeviceChange =
   | { change: 'removed'; id: number }
   | { change: 'status'; id: number; status: DeviceStatus; device?: Device };
 
+export interface CameraChange {
+  change: 'added' | 'updated' | 'removed';
+  id: string;
+}
+
+export type RecordingChange =
+  | ({ change: 'recorder'; cameraId: string } & RecorderState)
+  | { change: 'segment'; segment: Segment }
+  /** A segment's flags changed (protected, by someone in any tab). */
+  | { change: 'segment-updated'; segment: Segment }
+  | { change: 'nas'; health: NasHealth };
+
+/** Export progress; the hub may send it on `exports` or on `jobs` (see `exportFrom`). */
+export interface ExportChange {
+  change: 'export';
+  export: ClipExport;
+}
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
   jobs: unknown;
+  cameras: CameraChange;
+  recording: RecordingChange;
+  exports: unknown;
   hello: unknown;
   resync: unknown;
 }
 export type LiveTopic = keyof LiveTopics;
 
-const STREAM_URL = '/api/events/stream?topics=system,devices,jobs';
-const NAMES: LiveTopic[] = ['hello', 'resync', 'system', 'devices', 'jobs'];
+/**
+ * No `topics=` filter: the hub then sends every topic it has. Naming one it does not know yet
+ * (`exports`, say, before that feature lands) would make it refuse the whole stream; topics the
+ * app does not listen to cost next to nothing and are ignored by the EventSource.
+ */
+const STREAM_URL = '/api/events/stream';
+const NAMES: LiveTopic[] = [
+  'hello',
+  'resync',
+  'system',
+  'devices',
+  'jobs',
+  'cameras',
+  'recording',
+  'exports',
+];
+
+/** The export in a `jobs` or `exports` message, if it carries one. */
+export function exportFrom(data: unknown): ClipExport | null {
+  if (!data || typeof data !== 'object') return null;
+  const message = data as { change?: unknown; export?: unknown };
+  if (message.change !== 'export' || !message.export || typeof message.export !== 'object') return null;
+  const value = message.export as Partial<ClipExport>;
+  return typeof value.id === 'number' && typeof value.state === 'string' ? (value as ClipExport) : null;
+}
 
 export type LiveStatus = 'off' | 'connecting' | 'open';
 export const liveStatus = createStore<LiveStatus>('off');
@@ -62,7 +106,7 @@ function parse(text: string): unknown {
 function open(): void {
   liveStatus.set('connecting');
   const es = new EventSource(
-    lastEventId ? `${STREAM_URL}&lastEventId=${encodeURIComponent(lastEventId)}` : STREAM_URL,
+    lastEventId ? `${STREAM_URL}?lastEventId=${encodeURIComponent(lastEventId)}` : STREAM_URL,
   );
   source = es;
   for (const name of NAMES) {

@@ -123,6 +123,18 @@ export const configSchema = z
       .object({
         /** Viewers of one camera's live MJPEG at once (each holds a connection; the camera sees only the hub). */
         maxViewersPerCamera: z.number().int().positive().default(8),
+        /** Segment thumbnails kept in `<dataDir>/cache/thumbs`; the least recently used go first. */
+        thumbnailCacheBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(200 * 1024 ** 2),
+        /** Snapshots of cameras' newest segments kept in `<dataDir>/cache/snapshots`. */
+        snapshotCacheBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(20 * 1024 ** 2),
       })
       .strict()
       .prefault({}),
@@ -131,6 +143,15 @@ export const configSchema = z
         /** Nightly database backup into `<dataDir>/backups`; 0 turns it off. */
         keep: z.number().int().nonnegative().default(7),
         intervalHours: z.number().positive().default(24),
+      })
+      .strict()
+      .prefault({}),
+    exports: z
+      .object({
+        /** Finished (or failed) clip exports and their files are deleted this long after they finish. */
+        keepHours: z.number().positive().default(24),
+        /** ffmpeg reading nothing this long (a hung NAS) is killed and the export attempt fails. */
+        stallSeconds: z.number().int().positive().default(30),
       })
       .strict()
       .prefault({}),

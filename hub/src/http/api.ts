@@ -14,10 +14,17 @@ import type { DeviceService } from '../devices/devices.service.js';
 import type { EventBus } from '../events/bus.js';
 import { eventRoutes, type StreamRegistry } from '../events/events.routes.js';
 import type { SystemEventService } from '../events/system-events.service.js';
+import { exportRoutes } from '../exports/exports.routes.js';
+import type { ExportService } from '../exports/exports.service.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
 import type { LoopRegistry } from '../jobs/loops.js';
 import type { JobQueue } from '../jobs/queue.js';
+import type { H264LiveSources } from '../live/h264-live.js';
 import { liveRoutes, type ViewerRegistry } from '../live/live.routes.js';
+import type { PictureService } from '../live/pictures.service.js';
+import { thumbnailRoutes } from '../live/thumbnails.routes.js';
+import { playbackRoutes } from '../playback/playback.routes.js';
+import type { PlaybackService } from '../playback/playback.service.js';
 import { recordingRoutes } from '../recording/recording.routes.js';
 import type { RecordingService } from '../recording/recording.service.js';
 import type { SegmentRepo } from '../recording/segments.repo.js';
@@ -46,6 +53,10 @@ export interface ApiDeps {
   recording: RecordingService;
   mjpeg: MjpegSources;
   viewers: ViewerRegistry;
+  live: H264LiveSources;
+  pictures: PictureService;
+  clipExports: ExportService;
+  playback: PlaybackService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -83,10 +94,13 @@ export function buildApi(deps: ApiDeps) {
         allow,
         camera: deps.cameras.getForRecording,
         mjpeg: deps.mjpeg,
+        live: deps.live,
+        pictures: deps.pictures,
         viewers: deps.viewers,
         maxViewersPerCamera: deps.config.live.maxViewersPerCamera,
       }),
     )
+    .route('/', thumbnailRoutes({ allow, segments: deps.segments, pictures: deps.pictures }))
     .route(
       '/',
       recordingRoutes({
@@ -96,7 +110,9 @@ export function buildApi(deps: ApiDeps) {
         cameraExists: deps.cameras.exists,
         openSegment: deps.recording.openSegment,
       }),
-    );
+    )
+    .route('/exports', exportRoutes({ allow, exports: deps.clipExports }))
+    .route('/', playbackRoutes({ allow, playback: deps.playback }));
 }
 
 export type AppType = ReturnType<typeof buildApi>;

@@ -58,6 +58,8 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
+        // Live H.264 (Media Source Extensions) and hls.js hand the <video> a blob: URL of a MediaSource.
+        mediaSrc: ["'self'", 'blob:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],

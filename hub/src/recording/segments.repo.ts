@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, ne } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import type { SegmentProbe } from '../media/index.js';
 import { type SegmentLocation, segments } from './recording.schema.js';
@@ -79,6 +79,33 @@ export function createSegmentRepo(db: Db) {
         .where(and(eq(segments.cameraId, cameraId), gte(segments.startAt, from), lt(segments.startAt, to)))
         .orderBy(asc(segments.startAt))
         .all();
+    },
+
+    /**
+     * Placed segments (NAS or spool, never staging) of one camera overlapping [from, to), oldest first.
+     * The index is on startAt, so the scan starts `lookBackMs` (the longest a segment can be) before
+     * `from` to catch one that began earlier and runs into the range; endAt then drops the rest.
+     */
+    listOverlapping(cameraId: string, from: number, to: number, lookBackMs: number): Segment[] {
+      return db
+        .select()
+        .from(segments)
+        .where(
+          and(
+            eq(segments.cameraId, cameraId),
+            gte(segments.startAt, from - lookBackMs),
+            lt(segments.startAt, to),
+            gt(segments.endAt, from),
+            ne(segments.location, 'staging'),
+          ),
+        )
+        .orderBy(asc(segments.startAt), asc(segments.id))
+        .all();
+    },
+
+    /** Sets the retention guard of one segment; undefined when there is no such row. */
+    setProtected(id: number, value: boolean): Segment | undefined {
+      return db.update(segments).set({ protected: value }).where(eq(segments.id, id)).returning().get();
     },
 
     move(relPath: string, location: SegmentLocation, newRelPath = relPath): void {

@@ -15,6 +15,16 @@ const PATHS = {
   key: `${circle(7.5, 15.5, 4.5)}M10.7 12.3 21 2M16 7l3 3M18.5 4.5l2 2`,
   warning: 'M12 3 2 20h20zM12 10v4M12 17v.5',
   close: 'M6 6l12 12M18 6 6 18',
+  camera: `M2 7h13v10H2zM15 10.5l6-3.5v10l-6-3.5`,
+  play: 'M7 4.5v15l12.5-7.5z',
+  pause: 'M7 4.5v15M17 4.5v15',
+  back: 'M15 5l-7 7 7 7',
+  forward: 'M9 5l7 7-7 7',
+  download: 'M12 3v12M7 10l5 5 5-5M4 20h16',
+  shield: 'M12 2.5 4 5.5v6c0 5 3.4 8.6 8 10 4.6-1.4 8-5 8-10v-6zM8.5 12l2.5 2.5 4.5-5',
+  edit: 'M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4',
+  history: `M3.5 12a8.5 8.5 0 1 0 2.5-6M3 3.5V8h4.5M12 7.5V12l3 2`,
+  scissors: `${circle(6, 6, 2.8)}${circle(6, 18, 2.8)}M8.3 7.7 20 18M8.3 16.3 20 6`,
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -16,6 +16,7 @@ interface NavItem {
 
 const NAV: NavItem[] = [
   { href: '/', label: 'nav.dashboard', icon: 'dashboard' },
+  { href: '/cameras', label: 'nav.cameras', icon: 'camera' },
   { href: '/devices', label: 'nav.devices', icon: 'devices' },
   { href: '/events', label: 'nav.events', icon: 'events' },
   { href: '/users', label: 'nav.users', icon: 'users', ownerOnly: true },

@@ -188,6 +188,37 @@ export function SelectField({
   );
 }
 
+export function CheckboxField({
+  label,
+  hint,
+  error,
+  ...input
+}: FieldProps & Omit<InputHTMLAttributes<HTMLInputElement>, 'type'>) {
+  const id = useId();
+  return (
+    <div class={error ? 'field field-check has-error' : 'field field-check'}>
+      <input
+        id={id}
+        class="check-input"
+        type="checkbox"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error || hint ? `${id}-note` : undefined}
+        {...input}
+      />
+      <label for={id}>{label}</label>
+      {error ? (
+        <p class="field-error" id={`${id}-note`}>
+          {error}
+        </p>
+      ) : hint ? (
+        <p class="hint" id={`${id}-note`}>
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
 export function FormError({ message }: { message?: string | undefined }) {
   if (!message) return null;
   return (

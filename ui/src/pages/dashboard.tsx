@@ -1,4 +1,6 @@
 import { api, type SystemEvent } from '../api';
+import { cameraStatus, useCameras } from '../cameras';
+import { StorageBanner } from '../components/camera';
 import { EventList } from '../components/events';
 import { LoadError, Loading, PageHeader, useResource } from '../components/ui';
 import { usePageTitle } from '../hooks';
@@ -11,6 +13,7 @@ export function DashboardPage() {
   const t = useT();
   usePageTitle(t('nav.dashboard'));
   const devices = useResource(async () => (await api.listDevices()).devices);
+  const cameras = useCameras();
   const events = useResource(async () => (await api.listSystemEvents({ limit: RECENT })).events);
 
   useLive('devices', () => void devices.reload());
@@ -30,9 +33,38 @@ export function DashboardPage() {
     { key: 'new', label: t('dashboard.new'), value: count('new') },
   ];
 
+  const cams = cameras.data ?? [];
+  const camCount = (...states: string[]) => cams.filter((c) => states.includes(cameraStatus(c))).length;
+  const camStats = [
+    { key: 'recording', label: t('dashboard.camerasRecording'), value: camCount('recording', 'starting') },
+    { key: 'trouble', label: t('dashboard.camerasTrouble'), value: camCount('reconnecting', 'failed') },
+    { key: 'off', label: t('dashboard.camerasOff'), value: camCount('idle', 'disabled') },
+  ];
+
   return (
     <>
       <PageHeader title={t('nav.dashboard')} />
+      <StorageBanner />
+      <section aria-labelledby="cameras-summary">
+        <div class="section-head">
+          <h2 id="cameras-summary">{t('nav.cameras')}</h2>
+          <a href="/cameras" class="link">
+            {t('dashboard.allCameras')}
+          </a>
+        </div>
+        {cameras.error && !cameras.data ? (
+          <LoadError error={cameras.error} onRetry={cameras.reload} />
+        ) : (
+          <div class="stats">
+            {camStats.map((s) => (
+              <a key={s.key} href="/cameras" class={`stat stat-cam-${s.key}`}>
+                <span class="stat-value">{cameras.data ? s.value : '–'}</span>
+                <span class="stat-label">{s.label}</span>
+              </a>
+            ))}
+          </div>
+        )}
+      </section>
       <section aria-labelledby="devices-summary">
         <div class="section-head">
           <h2 id="devices-summary">{t('dashboard.devices')}</h2>
