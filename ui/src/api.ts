@@ -152,6 +152,11 @@ export interface ClipExport {
   error: string | null;
 }
 
+export interface StorageStatus {
+  nas: NasHealth;
+  spool: { usedBytes: number; quotaBytes: number; segments: number };
+}
+
 export interface NasHealth {
   healthy: boolean;
   reason: string | null;
@@ -360,6 +365,8 @@ export const api = {
     if (query.minSeverity) q.minSeverity = query.minSeverity;
     return data(client['system-events'].$get({ query: q }));
   },
+
+  storageStatus: (): Promise<StorageStatus> => data(client.storage.$get()),
 
   listCameras: async (): Promise<{ cameras: Camera[] }> =>
     (await data(client.cameras.$get())) as unknown as { cameras: Camera[] },

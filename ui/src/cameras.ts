@@ -1,4 +1,4 @@
-import { api, type Camera, type NasHealth, type Role, type Segment } from './api';
+import { api, type Camera, type NasHealth, type Role, type Segment, type StorageStatus } from './api';
 import { type Resource, useResource } from './components/ui';
 import { type RecordingChange, subscribe, useLive } from './live';
 import { authStore } from './session';
@@ -106,11 +106,11 @@ export interface StorageState {
   nas: NasHealth | null;
   /** Recordings the full spool deleted while the NAS has been down. */
   spoolDropped: number;
-  /** Segments written to the spool since the NAS went down (as seen by this tab). */
-  spooled: number;
+  /** Footage waiting on the hub for the NAS; kept current by spooled segments between reads. */
+  spool: StorageStatus['spool'] | null;
 }
 
-export const storageStore = createStore<StorageState>({ nas: null, spoolDropped: 0, spooled: 0 });
+export const storageStore = createStore<StorageState>({ nas: null, spoolDropped: 0, spool: null });
 
 function setStorage(change: Partial<StorageState>): void {
   storageStore.set({ ...storageStore.get(), ...change });
@@ -125,11 +125,21 @@ subscribe('recording', (data) => {
     const wasDown = storageStore.get().nas?.healthy === false;
     setStorage(
       data.health.healthy
-        ? { nas: data.health, spoolDropped: 0, spooled: 0 }
-        : { nas: data.health, ...(wasDown ? {} : { spoolDropped: 0, spooled: 0 }) },
+        ? { nas: data.health, spoolDropped: 0 }
+        : { nas: data.health, ...(wasDown ? {} : { spoolDropped: 0 }) },
     );
+    // A NAS coming back drains the spool: read its real size again rather than guess.
+    if (data.health.healthy) void refreshSpool();
   } else if (data.change === 'segment' && data.segment?.location === 'spool') {
-    setStorage({ spooled: storageStore.get().spooled + 1 });
+    const spool = storageStore.get().spool;
+    if (spool)
+      setStorage({
+        spool: {
+          ...spool,
+          usedBytes: spool.usedBytes + (data.segment.bytes ?? 0),
+          segments: spool.segments + 1,
+        },
+      });
   }
 });
 
@@ -145,35 +155,40 @@ subscribe('resync', () => {
   storageLoaded = false;
 });
 
+async function refreshSpool(): Promise<void> {
+  try {
+    setStorage({ spool: (await api.storageStatus()).spool });
+  } catch {
+    // The banner keeps what it had; the next visit reads again.
+  }
+}
+
 /**
- * Reads the NAS state from the latest `nas.*` system events, once per visit and again after a
- * resync (the hub has no status endpoint for it; the stream keeps it current in between).
+ * Reads the NAS and spool state once per visit and again after a resync (the stream keeps it
+ * current in between), and what the full spool deleted since the NAS went down, from the latest
+ * system events.
  */
 export async function loadStorageState(): Promise<void> {
   if (storageLoaded) return;
   storageLoaded = true;
   const reportsBefore = nasReports;
   try {
-    const { events } = await api.listSystemEvents({ limit: 200 });
+    const [status, { events }] = await Promise.all([
+      api.storageStatus(),
+      api.listSystemEvents({ limit: 200 }),
+    ]);
     if (nasReports !== reportsBefore) return; // the stream told us something newer meanwhile
     let spoolDropped = 0;
     for (const event of events) {
+      if (event.kind === 'nas.down' || event.kind === 'nas.up') break;
       if (event.kind === 'spool.dropped')
         spoolDropped += Number((event.details as { count?: unknown } | null)?.count) || 1;
-      if (event.kind === 'nas.down' || event.kind === 'nas.up') {
-        const reason = (event.details as { reason?: unknown } | null)?.reason;
-        const healthy = event.kind === 'nas.up';
-        setStorage({
-          nas: {
-            healthy,
-            reason: healthy ? null : typeof reason === 'string' ? reason : 'unknown',
-            checkedAt: Date.parse(event.at),
-          },
-          spoolDropped: healthy ? 0 : spoolDropped,
-        });
-        return;
-      }
     }
+    setStorage({
+      nas: status.nas,
+      spool: status.spool,
+      spoolDropped: status.nas.healthy ? 0 : spoolDropped,
+    });
   } catch {
     storageLoaded = false;
   }

@@ -109,6 +109,7 @@ export function buildApi(deps: ApiDeps) {
         settings: deps.settings,
         cameraExists: deps.cameras.exists,
         openSegment: deps.recording.openSegment,
+        storageStatus: deps.recording.storageStatus,
       }),
     )
     .route('/exports', exportRoutes({ allow, exports: deps.clipExports }))

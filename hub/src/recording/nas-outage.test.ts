@@ -40,6 +40,20 @@ test('NAS unmounted mid-recording: nothing is written under the NAS path, segmen
     env: { HEARTH_DEMO: '1', HEARTH_NAS_DIR: nas, HEARTH_CONFIG: config },
   });
   let mounted = true;
+  const setup = await fetch(`${hub.url}/api/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: hub.url },
+    body: JSON.stringify({ code: hub.setupCode, username: 'owner', password: 'owner-password-1' }),
+  });
+  const cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!;
+  const storage = async () => {
+    const response = await fetch(`${hub.url}/api/storage`, { headers: { cookie } });
+    assert.equal(response.status, 200);
+    return (await response.json()) as {
+      nas: { healthy: boolean; reason: string | null };
+      spool: { usedBytes: number; quotaBytes: number; segments: number };
+    };
+  };
   try {
     await waitFor('a segment of each camera on the NAS', () => {
       const rows = query<Row>(dataDir, `select * from segments where location = 'nas'`);
@@ -67,6 +81,12 @@ test('NAS unmounted mid-recording: nothing is written under the NAS path, segmen
         ? true
         : undefined,
     );
+    // What the storage banner reads: the NAS down and a spool holding footage within its quota.
+    const down = await storage();
+    assert.equal(down.nas.healthy, false);
+    assert.ok(down.nas.reason);
+    assert.equal(down.spool.quotaBytes, 6_000_000);
+    assert.ok(down.spool.segments >= 1 && down.spool.usedBytes > 0, JSON.stringify(down.spool));
     for (const file of droppedFiles) {
       assert.equal(
         query(dataDir, `select 1 from segments where rel_path = '${file}'`).length,
@@ -106,6 +126,10 @@ test('NAS unmounted mid-recording: nothing is written under the NAS path, segmen
     }
     assert.ok(drained > 0, 'spooled segments reached the NAS');
     assert.ok(query(dataDir, `select 1 from system_events where kind = 'nas.up'`).length > 0);
+    await waitFor('the banner sees the NAS back and the spool empty', async () => {
+      const up = await storage();
+      return up.nas.healthy && up.spool.segments === 0 && up.spool.usedBytes === 0 ? up : undefined;
+    });
   } finally {
     await hub.stop();
     if (mounted) await unmount(nas);

@@ -294,6 +294,18 @@ export function createRecordingService(deps: {
 
     nasHealth: () => storage.guard.current(),
 
+    /** What the storage banner shows: the NAS as last checked, and how full the local spool is. */
+    async storageStatus() {
+      return {
+        nas: storage.guard.current(),
+        spool: {
+          usedBytes: await storage.spool.usedBytes(),
+          quotaBytes: storage.spool.quotaBytes,
+          segments: segments.countAt('spool'),
+        },
+      };
+    },
+
     /** The shared MJPEG connection of a camera: frames, drops by kind, last error. */
     sourceStatus: (cameraId: string) => deps.mjpeg.status(cameraId),
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, lt, ne } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, lt, ne } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import type { SegmentProbe } from '../media/index.js';
 import { type SegmentLocation, segments } from './recording.schema.js';
@@ -114,6 +114,10 @@ export function createSegmentRepo(db: Db) {
 
     removeByRelPath(relPath: string): void {
       db.delete(segments).where(eq(segments.relPath, relPath)).run();
+    },
+
+    countAt(location: SegmentLocation): number {
+      return db.select({ n: count() }).from(segments).where(eq(segments.location, location)).get()?.n ?? 0;
     },
 
     /** Every row at a location, as relPath → id, for reconciliation against a directory walk. */

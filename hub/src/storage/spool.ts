@@ -30,6 +30,7 @@ export interface SpoolOptions {
  */
 export interface Spool {
   readonly dir: string;
+  readonly quotaBytes: number;
   /**
    * Moves localFile to `<dir>/<relPath>` (a `-1`, `-2` … suffix if that name is taken; the entry says
    * which), then deletes the oldest other files until usage is within quota, reporting them to onDrop.
@@ -166,6 +167,7 @@ export function createSpool(options: SpoolOptions): Spool {
 
   return {
     dir,
+    quotaBytes: options.quotaBytes,
     async put(localFile, relPath) {
       const wanted = safeRelPath(relPath);
       return serial(async () => {

@@ -71,7 +71,14 @@ export function StorageBanner() {
         {reasonKey in REASONS ? t(reasonKey as MessageKey) : t('storage.reason.unknown')}{' '}
         {t('storage.spooling')}
       </p>
-      {storage.spooled > 0 ? <p>{t('storage.spooled', { count: storage.spooled })}</p> : null}
+      {storage.spool && storage.spool.segments > 0 ? (
+        <p>
+          {t('storage.spooled', { count: storage.spool.segments })}{' '}
+          {t('storage.spoolUsage', {
+            percent: Math.min(100, Math.round((storage.spool.usedBytes / storage.spool.quotaBytes) * 100)),
+          })}
+        </p>
+      ) : null}
       {storage.spoolDropped > 0 ? <p>{t('storage.spoolFull', { count: storage.spoolDropped })}</p> : null}
     </div>
   );

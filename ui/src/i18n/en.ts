@@ -233,6 +233,8 @@ export const en = {
   'storage.nasDown': 'The NAS is down.',
   'storage.spooling': 'Recordings are kept on the hub for now and move to the NAS when it is back.',
   'storage.spooled': '{count} recordings are waiting on the hub.',
+  'storage.spoolUsage':
+    'The hub’s spool is {percent}% full; past that, the oldest waiting recordings are deleted.',
   'storage.spoolFull':
     'The hub’s spool is full: the {count} oldest recordings were deleted to keep recording.',
   'storage.nasLow': 'The NAS is almost full ({percent}% free).',

@@ -236,6 +236,8 @@ export const ko: Record<keyof typeof en, string> = {
   'storage.nasDown': 'NAS에 연결할 수 없습니다.',
   'storage.spooling': '녹화 영상은 당분간 허브에 보관되며, NAS가 복구되면 옮겨집니다.',
   'storage.spooled': '녹화 영상 {count}개가 허브에서 기다리고 있습니다.',
+  'storage.spoolUsage':
+    '허브의 임시 저장 공간이 {percent}% 찼습니다. 가득 차면 가장 오래된 대기 영상부터 삭제됩니다.',
   'storage.spoolFull':
     '허브의 임시 저장소가 가득 차서, 녹화를 계속하려고 가장 오래된 영상 {count}개를 삭제했습니다.',
   'storage.nasLow': 'NAS 공간이 거의 없습니다(남은 공간 {percent}%).',
