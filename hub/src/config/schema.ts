@@ -110,6 +110,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Starting values of the storage budget; the owner changes them at run time (`PUT /api/retention`). */
+    retention: z
+      .object({
+        /** Recordings on the NAS may use at most this many bytes; 0: no cap. */
+        maxBytes: z.number().int().min(0).default(0),
+        /** Keep at least this share of the NAS filesystem free (the larger of the two minimums wins); demo mode: at most 1 %. */
+        minFreePercent: z.number().min(0).max(50).default(5),
+        /** Demo mode: at most 256 MiB. */
+        minFreeBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(2 * 1024 ** 3),
+        /** Footage older than this is deleted; 0: kept as long as it fits. */
+        maxDays: z.number().int().min(0).max(3650).default(30),
+        /** Kept as long as the global limits allow. */
+        minDays: z.number().int().min(0).max(3650).default(0),
+        intervalSeconds: z.number().int().positive().default(300),
+      })
+      .strict()
+      .prefault({}),
     recording: z
       .object({
         /** A recorder whose output has not grown for this long is restarted. */

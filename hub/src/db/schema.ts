@@ -6,3 +6,4 @@ export * from '../exports/exports.schema.js';
 export * from '../jobs/jobs.schema.js';
 export * from '../recording/recording.schema.js';
 export * from '../settings/settings.schema.js';
+export * from '../retention/retention.schema.js';

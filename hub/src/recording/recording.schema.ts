@@ -29,5 +29,8 @@ export const segments = sqliteTable(
     protected: integer('protected', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('segments_camera_start_idx').on(t.cameraId, t.startAt)],
+  (t) => [
+    index('segments_camera_start_idx').on(t.cameraId, t.startAt),
+    index('segments_location_start_idx').on(t.location, t.startAt),
+  ],
 );

@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { cameras } from '../cameras/cameras.schema.js';
+import { manualClock } from '../clock.js';
+import { configSchema } from '../config/schema.js';
+import { closeDatabase, openDatabase } from '../db/client.js';
+import { EventBus } from '../events/bus.js';
+import { createSystemEvents } from '../events/system-events.service.js';
+import { createLogger } from '../log/logger.js';
+import { reconcileRoot } from '../recording/reindex.js';
+import { segmentRelPath } from '../recording/segment-names.js';
+import { createSegmentRepo } from '../recording/segments.repo.js';
+import { createFsWorker, type NasHealth } from '../storage/index.js';
+import { isMounted, mountTmpfs, unmount } from '../storage/fixtures/mounts.js';
+import { tempDir } from '../testing/spawn-hub.js';
+import { DAY, createRetentionService } from './retention.service.js';
+
+const HOUR = 3600_000;
+const KiB = 1024;
+const NOW = Date.UTC(2026, 10, 23, 12);
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+}
+
+async function setup(options: { root?: string; health?: () => Partial<NasHealth> } = {}) {
+  const dir = tempDir();
+  const root = options.root ?? path.join(dir, 'nas');
+  mkdirSync(root, { recursive: true });
+  const db = openDatabase(path.join(dir, 'hearth.db'), { migrate: true });
+  const fs = createFsWorker({ timeoutMs: 5000 });
+  const clock = manualClock(NOW);
+  const bus = new EventBus(clock, 100);
+  const systemEvents = createSystemEvents({ db, clock, bus });
+  const segments = createSegmentRepo(db);
+  const config = configSchema.parse({}).retention;
+  const health = options.health ?? (() => ({ freeBytes: 1024 ** 4, totalBytes: 2 * 1024 ** 4 }));
+  const guard = {
+    current: (): NasHealth => ({ healthy: true, reason: null, checkedAt: clock.now(), ...health() }),
+  };
+  const retention = createRetentionService({
+    db,
+    clock,
+    fs,
+    guard,
+    nasRoot: root,
+    config: { ...config, minFreeBytes: 0, minFreePercent: 0, maxDays: 0 },
+    demo: false,
+    systemEvents,
+    log: createLogger('silent'),
+  });
+  for (const id of ['porch', 'door']) {
+    db.insert(cameras)
+      .values({ id, name: id, kind: 'demo', createdAt: new Date(0), updatedAt: new Date(0) })
+      .run();
+  }
+  /** A real file of `bytes` on the NAS and its row. */
+  function add(cameraId: string, startAt: number, bytes: number, isProtected = false) {
+    const name = { cameraId, startAt };
+    const relPath = segmentRelPath(`${cameraId}_${stamp(startAt)}.mp4`, name);
+    mkdirSync(path.dirname(path.join(root, relPath)), { recursive: true });
+    writeFileSync(path.join(root, relPath), Buffer.alloc(bytes, 1));
+    segments.insert({
+      cameraId,
+      startAt,
+      endAt: startAt + 60_000,
+      durationMs: 60_000,
+      bytes,
+      codec: 'h264',
+      width: 640,
+      height: 480,
+      initBytes: 100,
+      location: 'nas',
+      relPath,
+      protected: isProtected,
+      createdAt: startAt,
+    });
+    return relPath;
+  }
+  const rows = () =>
+    db.$client.prepare('select camera_id as c, start_at as s, protected as p from segments order by start_at').all() as {
+      c: string;
+      s: number;
+      p: number;
+    }[];
+  async function reconcile() {
+    return reconcileRoot({ db, fs, segments, clock, root, location: 'nas' });
+  }
+  async function close() {
+    await fs.close();
+    closeDatabase(db);
+  }
+  return { db, root, clock, retention, systemEvents, add, rows, reconcile, close, fs };
+}
+
+test('max days: older unprotected footage goes, protected stays, files and rows together', async () => {
+  const t = await setup();
+  try {
+    t.retention.update({ defaults: { maxDays: 2, minDays: 0 } });
+    const old = t.add('porch', NOW - 3 * DAY, 1000);
+    const kept = t.add('porch', NOW - 3 * DAY + HOUR, 1000, true);
+    const fresh = t.add('porch', NOW - DAY, 1000);
+    const report = await t.retention.runRetention();
+    assert.equal(report.deleted, 1);
+    assert.equal(existsSync(path.join(t.root, old)), false);
+    assert.ok(existsSync(path.join(t.root, kept)));
+    assert.ok(existsSync(path.join(t.root, fresh)));
+    assert.equal(t.rows().length, 2);
+    // Per-camera override: porch keeps 5 days now; the clock moves on 2 days.
+    t.retention.update({ cameras: { porch: { maxDays: 5 } } });
+    t.clock.advance(2 * DAY);
+    assert.equal((await t.retention.runRetention()).deleted, 0);
+    assert.deepEqual(await t.reconcile(), { scanned: 2, added: 0, removed: 0, unreadable: 0 });
+    assert.equal(t.retention.recentDeletions(10)[0]?.relPath, old);
+    assert.ok(t.systemEvents.list({ limit: 10 }).some((e) => e.kind === 'retention.deleted'));
+  } finally {
+    await t.close();
+  }
+});
+
+test('global bytes: oldest unprotected first, min days kept while the cap allows', async () => {
+  const t = await setup();
+  try {
+    // door keeps 1 day; the cap allows 5 KiB of 8 KiB.
+    t.retention.update({ maxBytes: 5 * KiB, cameras: { door: { minDays: 1 } } });
+    t.add('porch', NOW - 4 * DAY, KiB, true);
+    t.add('door', NOW - 3 * DAY, KiB);
+    t.add('porch', NOW - 2 * DAY, KiB);
+    t.add('door', NOW - 2 * HOUR, KiB);
+    t.add('door', NOW - HOUR, KiB);
+    t.add('porch', NOW - 3 * HOUR, KiB);
+    t.add('porch', NOW - 2 * HOUR, KiB);
+    t.add('porch', NOW - HOUR, KiB);
+    const report = await t.retention.runRetention();
+    assert.equal(report.deleted, 3);
+    assert.deepEqual(report.brokenMinimums, []);
+    const left = t.rows();
+    assert.equal(left.length, 5);
+    assert.ok(left.some((r) => r.p === 1), 'the protected segment stays');
+    assert.equal(left.filter((r) => r.c === 'door').length, 2, "door's last day stays");
+    assert.ok(!left.some((r) => r.c === 'door' && r.s === NOW - 3 * DAY));
+    assert.deepEqual((await t.reconcile()).removed, 0);
+  } finally {
+    await t.close();
+  }
+});
+
+test('conflicting limits: the global cap wins and the event names the broken minimum', async () => {
+  const t = await setup();
+  try {
+    t.add('door', NOW - 3 * HOUR, KiB);
+    t.add('door', NOW - 2 * HOUR, KiB);
+    t.add('door', NOW - HOUR, KiB, true);
+    // Saved before the cap, as a budget that fitted then; footage outgrew it.
+    t.retention.update({ cameras: { door: { minDays: 7 } } });
+    t.db.$client
+      .prepare("update settings set value = json_set(value, '$.maxBytes', ?) where key = 'retention'")
+      .run(KiB);
+    const report = await t.retention.runRetention();
+    assert.deepEqual(report.brokenMinimums, ['door']);
+    assert.equal(report.deleted, 2, 'down to the protected one');
+    const event = t.systemEvents.list({ limit: 10 }).find((e) => e.kind === 'retention.min_days_broken');
+    assert.match(event?.message ?? '', /door/);
+    assert.equal(t.rows().length, 1);
+  } finally {
+    await t.close();
+  }
+});
+
+test('minimum free space on a real tmpfs: deletes until statfs shows the floor free', async (t) => {
+  const mnt = path.join(tempDir(), 'nas');
+  mkdirSync(mnt);
+  try {
+    await mountTmpfs(mnt, '4m');
+  } catch (error) {
+    t.skip(String(error));
+    return;
+  }
+  const h = await setup({ root: mnt });
+  try {
+    // 3 MiB of footage on a 4 MiB filesystem; keep 2 MiB free.
+    for (let i = 0; i < 12; i++) h.add(i % 2 ? 'porch' : 'door', NOW - (12 - i) * HOUR, 256 * KiB, i === 0);
+    h.retention.update({ minFreeBytes: 2 * 1024 * KiB, cameras: { porch: { minDays: 1 } } });
+    const before = await h.fs.statfs(mnt);
+    assert.ok(before.freeBytes < 2 * 1024 * KiB);
+    const report = await h.retention.runRetention();
+    const after = await h.fs.statfs(mnt);
+    assert.ok(after.freeBytes >= 2 * 1024 * KiB, `free ${after.freeBytes}`);
+    assert.ok(report.deleted > 0);
+    assert.ok(h.rows().some((r) => r.p === 1), 'protected kept');
+    // porch's footage is all within its 1 minimum day, and door's alone was enough.
+    assert.deepEqual(Object.keys(report.perCamera), ['door']);
+    assert.deepEqual(report.brokenMinimums, []);
+    assert.deepEqual((await h.reconcile()).removed, 0);
+  } finally {
+    await h.close();
+    if (isMounted(mnt)) await unmount(mnt);
+    rmdirSync(mnt);
+  }
+});
+
+test('a crash between the row and the file: the next run finishes it and reconcile finds nothing to fix', async () => {
+  const t = await setup();
+  try {
+    const paths = [0, 1, 2].map((i) => t.add('porch', NOW - (5 - i) * HOUR, KiB));
+    const victims = t.db.$client.prepare('select id, camera_id as cameraId, rel_path as relPath, bytes, start_at as startAt from segments order by start_at limit 2').all() as never[];
+    t.retention._claim(victims, 'global');
+    // The "crash": rows gone and paths pending, files still there.
+    assert.ok(existsSync(path.join(t.root, paths[0]!)));
+    const report = await t.retention.runRetention();
+    assert.equal(report.finishedPending, 2);
+    assert.equal(existsSync(path.join(t.root, paths[0]!)), false);
+    assert.equal(existsSync(path.join(t.root, paths[1]!)), false);
+    assert.ok(existsSync(path.join(t.root, paths[2]!)));
+    assert.deepEqual(await t.reconcile(), { scanned: 1, added: 0, removed: 0, unreadable: 0 });
+  } finally {
+    await t.close();
+  }
+});
+
+test('forecast matches a hand calculation', async () => {
+  // 100 GiB total, 10 GiB free, min free 5 % = 5 GiB.
+  const GiB = 1024 ** 3;
+  const t = await setup({ health: () => ({ freeBytes: 10 * GiB, totalBytes: 100 * GiB }) });
+  try {
+    t.retention.update({ minFreePercent: 5, cameras: { door: { maxDays: 2 } } });
+    // 3 days of footage each: porch 1 GiB/day, door 2 GiB/day (one segment per 6 h).
+    for (let h = 0; h < 72; h += 6) {
+      t.add('porch', NOW - 72 * HOUR + h * HOUR, GiB / 4);
+      t.add('door', NOW - 72 * HOUR + h * HOUR, GiB / 2);
+    }
+    const { limits, cameras } = t.retention.usage();
+    // used = 3 + 6 = 9 GiB; capacity = 9 + 10 − 5 = 14 GiB.
+    assert.equal(limits.capacityBytes, 14 * GiB);
+    const porch = cameras.find((c) => c.cameraId === 'porch')!;
+    const door = cameras.find((c) => c.cameraId === 'door')!;
+    assert.equal(porch.dailyBytes, GiB);
+    assert.equal(door.dailyBytes, 2 * GiB);
+    assert.equal(porch.usedBytes, 3 * GiB);
+    assert.equal(porch.oldest, NOW - 72 * HOUR);
+    // even share: 14 / 3 = 4.67 days > door's cap of 2 → door 2 days (4 GiB); porch gets 10 GiB / 1 GiB/day.
+    assert.equal(door.forecastDays, 2);
+    assert.equal(porch.forecastDays, 10);
+    // A minimum that cannot fit is refused with the reason.
+    assert.throws(() => t.retention.update({ cameras: { porch: { minDays: 15 } } }), /do not fit/);
+    assert.throws(() => t.retention.update({ cameras: { porch: { minDays: 5, maxDays: 3 } } }), /above the maximum/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('forecast over 1,000,000 segments is one aggregate', async () => {
+  const t = await setup();
+  try {
+    const insert = t.db.$client.prepare(
+      "insert into segments (camera_id, start_at, end_at, duration_ms, bytes, codec, width, height, init_bytes, location, rel_path, created_at) values (?, ?, ?, 60000, 1000000, 'h264', 640, 480, 100, 'nas', ?, 0)",
+    );
+    t.db.$client.transaction(() => {
+      for (let i = 0; i < 1_000_000; i++) {
+        const cam = i % 2 ? 'porch' : 'door';
+        const at = NOW - (1_000_000 - i) * 30_000;
+        insert.run(cam, at, at + 60_000, `videos/${cam}/x/${i}.mp4`);
+      }
+    })();
+    const started = performance.now();
+    const { cameras } = t.retention.usage();
+    const ms = performance.now() - started;
+    console.log(`forecast over 1,000,000 segments: ${ms.toFixed(0)} ms`);
+    assert.equal(cameras.length, 2);
+    assert.equal(cameras[0]!.segments + cameras[1]!.segments, 1_000_000);
+  } finally {
+    await t.close();
+  }
+});
