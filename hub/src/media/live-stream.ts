@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { MediaError } from './errors.js';
 import { type FfmpegCommand, newCommand, processOf } from './ffmpeg.js';
 import { type LiveInit, Mp4BoxSplitter, type ParsedInit, parseFragment, parseLiveInit } from './fmp4.js';
 import { type FfmpegLogLine, parseFfmpegLine, redactUrls } from './log.js';
-import { DEMO_FONT_FILE } from './recorder.js';
+import { DEMO_FONT_FILE, demoOverlay } from './recorder.js';
 
 // Live H.264 as fragmented MP4 on ffmpeg's stdout, split into an init segment (ftyp+moov) and
 // fragments (moof+mdat) for Media Source Extensions. One of these runs per watched camera; the hub
@@ -251,7 +250,11 @@ export function buildLiveCommand(spec: LiveStreamSpec): FfmpegCommand {
       // Real time, as a camera would deliver it: without -re lavfi produces as fast as the encoder runs.
       .inputOptions(['-re'])
       .videoCodec('libx264');
-    const overlay = demoOverlay(input.label, height, input.fontFile ?? DEMO_FONT_FILE);
+    const overlay = demoOverlay(
+      `${input.label.slice(0, 72)} · live`,
+      height,
+      input.fontFile ?? DEMO_FONT_FILE,
+    );
     if (overlay) command.videoFilters(overlay);
     // zerolatency: no lookahead and no B-frames, so each frame leaves the encoder as soon as it is in;
     // a 1-s GOP is how long a new viewer may wait for a keyframe.
@@ -305,26 +308,4 @@ export function buildLiveCommand(spec: LiveStreamSpec): FfmpegCommand {
     .format('mp4')
     .output('pipe:1');
   return command;
-}
-
-/**
- * drawtext filters for the demo: a UTC clock and the label, or none when the font is missing. The
- * same picture as the recorder's demo (media/recorder.ts); kept here so each file stays its owner's.
- */
-function demoOverlay(label: string, height: number, fontFile: string): string[] | null {
-  if (!existsSync(fontFile)) return null;
-  const size = Math.max(12, Math.round(height / 18));
-  const common = `fontfile=${escapeOption(fontFile)}:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${Math.round(size / 4)}`;
-  const clock = `drawtext=${common}:x=${size}:y=${Math.round(size * 1.6)}:text=${escapeOption('%{gmtime:%F %T} UTC')}`;
-  const cleanLabel = `${label.replace(/[\p{Cc}]/gu, ' ').slice(0, 72)} · live`;
-  const name = `drawtext=${common}:x=${size}:y=h-th-${size}:expansion=none:text=${escapeOption(cleanLabel)}`;
-  return [escapeGraph(clock), escapeGraph(name)];
-}
-
-function escapeOption(value: string): string {
-  return value.replace(/[\\':]/g, (c) => `\\${c}`);
-}
-
-function escapeGraph(value: string): string {
-  return value.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
 }

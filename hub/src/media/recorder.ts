@@ -489,8 +489,11 @@ function buildCommand(spec: RecorderSpec, stagingDir: string, frames: PassThroug
   return command;
 }
 
-/** drawtext filters for the demo: a UTC clock and the label, or none when the font is missing. */
-function demoOverlay(label: string, height: number, fontFile: string): string[] | null {
+/**
+ * drawtext filters for the demo: a UTC clock and the label, or none when the font is missing. The live
+ * view's demo stream draws the same picture (media/live-stream.ts).
+ */
+export function demoOverlay(label: string, height: number, fontFile: string): string[] | null {
   if (!existsSync(fontFile)) return null;
   const size = Math.max(12, Math.round(height / 18));
   const common = `fontfile=${escapeOption(fontFile)}:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${Math.round(size / 4)}`;
