@@ -330,7 +330,8 @@ export function createRetentionService(deps: {
       claim(batch, reason);
       await finish(batch.map((c) => c.relPath));
       for (const c of batch) {
-        const entry = (report.perCamera[c.cameraId] ??= { count: 0, bytes: 0 });
+        const entry = report.perCamera[c.cameraId] ?? { count: 0, bytes: 0 };
+        report.perCamera[c.cameraId] = entry;
         entry.count += 1;
         entry.bytes += c.bytes;
         report.deleted += 1;
@@ -421,7 +422,9 @@ export function createRetentionService(deps: {
         severity: 'warning',
         subject: 'storage',
         message: `The storage limits forced deleting footage inside the minimum days of: ${[...broken].join(', ')}.`,
-        details: { cameras: [...broken].map((id) => ({ cameraId: id, minDays: limitsFor(budget, id).minDays })) },
+        details: {
+          cameras: [...broken].map((id) => ({ cameraId: id, minDays: limitsFor(budget, id).minDays })),
+        },
       });
     }
     if (excess > 0) {

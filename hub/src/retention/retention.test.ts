@@ -12,10 +12,10 @@ import { createLogger } from '../log/logger.js';
 import { reconcileRoot } from '../recording/reindex.js';
 import { segmentRelPath } from '../recording/segment-names.js';
 import { createSegmentRepo } from '../recording/segments.repo.js';
-import { createFsWorker, type NasHealth } from '../storage/index.js';
 import { isMounted, mountTmpfs, unmount } from '../storage/fixtures/mounts.js';
+import { createFsWorker, type NasHealth } from '../storage/index.js';
 import { tempDir } from '../testing/spawn-hub.js';
-import { DAY, createRetentionService } from './retention.service.js';
+import { createRetentionService, DAY } from './retention.service.js';
 
 const HOUR = 3600_000;
 const KiB = 1024;
@@ -80,7 +80,9 @@ async function setup(options: { root?: string; health?: () => Partial<NasHealth>
     return relPath;
   }
   const rows = () =>
-    db.$client.prepare('select camera_id as c, start_at as s, protected as p from segments order by start_at').all() as {
+    db.$client
+      .prepare('select camera_id as c, start_at as s, protected as p from segments order by start_at')
+      .all() as {
       c: string;
       s: number;
       p: number;
@@ -138,7 +140,10 @@ test('global bytes: oldest unprotected first, min days kept while the cap allows
     assert.deepEqual(report.brokenMinimums, []);
     const left = t.rows();
     assert.equal(left.length, 5);
-    assert.ok(left.some((r) => r.p === 1), 'the protected segment stays');
+    assert.ok(
+      left.some((r) => r.p === 1),
+      'the protected segment stays',
+    );
     assert.equal(left.filter((r) => r.c === 'door').length, 2, "door's last day stays");
     assert.ok(!left.some((r) => r.c === 'door' && r.s === NOW - 3 * DAY));
     assert.deepEqual((await t.reconcile()).removed, 0);
@@ -189,7 +194,10 @@ test('minimum free space on a real tmpfs: deletes until statfs shows the floor f
     const after = await h.fs.statfs(mnt);
     assert.ok(after.freeBytes >= 2 * 1024 * KiB, `free ${after.freeBytes}`);
     assert.ok(report.deleted > 0);
-    assert.ok(h.rows().some((r) => r.p === 1), 'protected kept');
+    assert.ok(
+      h.rows().some((r) => r.p === 1),
+      'protected kept',
+    );
     // porch's footage is all within its 1 minimum day, and door's alone was enough.
     assert.deepEqual(Object.keys(report.perCamera), ['door']);
     assert.deepEqual(report.brokenMinimums, []);
@@ -205,7 +213,11 @@ test('a crash between the row and the file: the next run finishes it and reconci
   const t = await setup();
   try {
     const paths = [0, 1, 2].map((i) => t.add('porch', NOW - (5 - i) * HOUR, KiB));
-    const victims = t.db.$client.prepare('select id, camera_id as cameraId, rel_path as relPath, bytes, start_at as startAt from segments order by start_at limit 2').all() as never[];
+    const victims = t.db.$client
+      .prepare(
+        'select id, camera_id as cameraId, rel_path as relPath, bytes, start_at as startAt from segments order by start_at limit 2',
+      )
+      .all() as never[];
     t.retention._claim(victims, 'global');
     // The "crash": rows gone and paths pending, files still there.
     assert.ok(existsSync(path.join(t.root, paths[0]!)));
@@ -245,7 +257,10 @@ test('forecast matches a hand calculation', async () => {
     assert.equal(porch.forecastDays, 10);
     // A minimum that cannot fit is refused with the reason.
     assert.throws(() => t.retention.update({ cameras: { porch: { minDays: 15 } } }), /do not fit/);
-    assert.throws(() => t.retention.update({ cameras: { porch: { minDays: 5, maxDays: 3 } } }), /above the maximum/);
+    assert.throws(
+      () => t.retention.update({ cameras: { porch: { minDays: 5, maxDays: 3 } } }),
+      /above the maximum/,
+    );
   } finally {
     await t.close();
   }
