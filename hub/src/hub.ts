@@ -33,6 +33,7 @@ import { createPlaybackService } from './playback/playback.service.js';
 import { createRecordingService } from './recording/recording.service.js';
 import { reconcileRoot } from './recording/reindex.js';
 import { createSegmentRepo } from './recording/segments.repo.js';
+import { createRetentionService } from './retention/retention.service.js';
 import { createSettingsService } from './settings/settings.service.js';
 import { createFsWorker, createNasGuard, createSpool, createTransfer } from './storage/index.js';
 import { HUB_VERSION } from './system/version.js';
@@ -155,6 +156,20 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     dataDir: config.dataDir,
     config: config.exports,
   });
+  const retention = createRetentionService({
+    db,
+    clock,
+    fs: nasFs,
+    guard,
+    nasRoot: config.nasDir,
+    config: config.retention,
+    demo: config.demo,
+    systemEvents,
+    log: log.child({ part: 'retention' }),
+    bus,
+    recorders: recording,
+  });
+  retention.registerCategory(clipExports.storageCategory());
   const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
 
   const backups = registerDatabaseBackups({
@@ -203,6 +218,21 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     run: () => clipExports.expire(),
   });
   loops.register({
+    name: 'retention',
+    intervalMs: config.retention.intervalSeconds * 1000,
+    run: (signal) => retention.runRetention(signal),
+  });
+  // Between the regular runs: free space under the floor (or a full NAS) is dealt with at the next
+  // probe, and cameras paused for want of space resume as soon as there is room.
+  loops.register({
+    name: 'retention.pressure',
+    intervalMs: config.storage.nasCheckSeconds * 1000,
+    run: async (signal) => {
+      if (retention.belowFreeFloor() || retention.pausedCameras().length > 0)
+        await retention.runRetention(signal);
+    },
+  });
+  loops.register({
     name: 'nas.reconcile',
     intervalMs: 6 * HOUR,
     immediate: true,
@@ -244,6 +274,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     pictures,
     clipExports,
     playback,
+    retention,
   });
   let openApi: unknown;
   const app = createHttpApp({
@@ -277,6 +308,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     recording,
     clipExports,
     live,
+    retention,
 
     async start(): Promise<{ url: string; port: number }> {
       const address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -309,8 +341,12 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         );
       guard.start();
       await recording.start();
-      // Files a crash placed on the NAS before their rows were written get their rows now.
-      void loops.runNow('nas.reconcile');
+      // Files a crash placed on the NAS before their rows were written get their rows now; then
+      // retention finishes deletions a crash interrupted and applies the budget.
+      void loops.runNow('nas.reconcile').then(() => loops.runNow('retention'));
+      guard.onChange((health) => {
+        if (health.reason === 'full') void loops.runNow('retention');
+      });
       systemEvents.record({
         kind: 'hub.started',
         severity: 'info',

@@ -5,6 +5,9 @@ export const CAMERA_KINDS = ['esp32', 'mjpeg', 'rtsp', 'demo', 'node'] as const;
 export type CameraKind = (typeof CAMERA_KINDS)[number];
 export const POWER_PROFILES = ['mains', 'battery'] as const;
 export type PowerProfile = (typeof POWER_PROFILES)[number];
+/** Which cameras keep recording longest when the storage is full and nothing is left to delete. */
+export const CAMERA_PRIORITIES = ['low', 'normal', 'high'] as const;
+export type CameraPriority = (typeof CAMERA_PRIORITIES)[number];
 
 export const cameras = sqliteTable('cameras', {
   /** Slug; names the camera's NAS folder, so it never changes after creation. */
@@ -19,6 +22,7 @@ export const cameras = sqliteTable('cameras', {
   record: integer('record', { mode: 'boolean' }).notNull().default(true),
   segmentSeconds: integer('segment_seconds').notNull().default(60),
   enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  priority: text('priority', { enum: CAMERA_PRIORITIES }).notNull().default('normal'),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });

@@ -7,7 +7,13 @@ import type { EventBus } from '../events/bus.js';
 import type { SystemEventService } from '../events/system-events.service.js';
 import { AppError, conflict, notFound } from '../http/errors.js';
 import { segments } from '../recording/recording.schema.js';
-import { CAMERA_KINDS, type CameraKind, cameras, POWER_PROFILES } from './cameras.schema.js';
+import {
+  CAMERA_KINDS,
+  CAMERA_PRIORITIES,
+  type CameraKind,
+  cameras,
+  POWER_PROFILES,
+} from './cameras.schema.js';
 import { redactUrl } from './source-url.js';
 
 export type CameraRow = typeof cameras.$inferSelect;
@@ -38,6 +44,7 @@ const cameraFields = {
   record: z.boolean(),
   segmentSeconds: z.number().int().min(10).max(300),
   enabled: z.boolean(),
+  priority: z.enum(CAMERA_PRIORITIES),
 };
 
 export const newCameraSchema = z
@@ -50,6 +57,7 @@ export const newCameraSchema = z
     record: cameraFields.record.optional(),
     segmentSeconds: cameraFields.segmentSeconds.optional(),
     enabled: cameraFields.enabled.optional(),
+    priority: cameraFields.priority.optional(),
   })
   .strict();
 export const cameraPatchSchema = z.object(cameraFields).partial().strict();
@@ -139,6 +147,7 @@ export function createCameraService(deps: {
         record: parsed.record ?? parsed.powerProfile !== 'battery',
         segmentSeconds: parsed.segmentSeconds ?? (parsed.kind === 'demo' ? 10 : 60),
         enabled: parsed.enabled ?? true,
+        priority: parsed.priority ?? 'normal',
         createdAt: now,
         updatedAt: now,
       };

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { segments } from '../recording/recording.schema.js';
 import type { Segment } from '../recording/segments.repo.js';
@@ -43,6 +43,30 @@ export function createExportRepo(db: Db) {
       return (
         db.select({ n: count() }).from(clipExports).where(inArray(clipExports.state, states)).get()?.n ?? 0
       );
+    },
+
+    /** Finished clips on the NAS: what the storage budget counts. */
+    nasUsage(): { usedBytes: number; items: number; oldest: number | null } {
+      const row = db
+        .select({
+          usedBytes: sql<number>`coalesce(sum(${clipExports.bytes}), 0)`,
+          items: count(),
+          oldest: sql<number | null>`min(${clipExports.finishedAt})`,
+        })
+        .from(clipExports)
+        .where(and(eq(clipExports.state, 'done'), eq(clipExports.location, 'nas')))
+        .get();
+      return { usedBytes: row?.usedBytes ?? 0, items: row?.items ?? 0, oldest: row?.oldest ?? null };
+    },
+
+    oldestOnNas(limit: number): ExportRow[] {
+      return db
+        .select()
+        .from(clipExports)
+        .where(and(eq(clipExports.state, 'done'), eq(clipExports.location, 'nas')))
+        .orderBy(asc(clipExports.finishedAt), asc(clipExports.id))
+        .limit(limit)
+        .all();
     },
 
     expiredBy(now: number): ExportRow[] {

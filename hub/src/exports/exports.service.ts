@@ -9,6 +9,7 @@ import { AppError, conflict, notFound } from '../http/errors.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../log/logger.js';
 import type { ServableFile } from '../recording/file-response.js';
+import type { StorageCategory } from '../retention/retention.service.js';
 import { zoneOffsetMs } from '../settings/time-zone.js';
 import {
   type FsWorker,
@@ -126,7 +127,9 @@ export function createExportService(deps: {
       await rm(resolveUnder(localDir, row.relPath), { force: true });
       return true;
     }
-    if (!storage.guard.current().healthy) return false;
+    const health = storage.guard.current();
+    // A full NAS is there and needs the room.
+    if (!health.healthy && health.reason !== 'full') return false;
     await storage.fs.unlink(resolveUnder(storage.nasRoot, row.relPath));
     return true;
   }
@@ -293,6 +296,31 @@ export function createExportService(deps: {
       const info = await stat(file).catch(() => null);
       if (!info) throw gone();
       return { row, file: { size: info.size, read: (range) => createReadStream(file, range ?? {}) } };
+    },
+
+    /** Finished clips on the NAS as a category of the storage budget: the oldest may go to make room. */
+    storageCategory(): StorageCategory {
+      return {
+        name: 'exports',
+        usage: () => repo.nasUsage(),
+        oldest: (limit) =>
+          repo.oldestOnNas(limit).map((row) => ({
+            key: String(row.id),
+            at: row.finishedAt ?? row.createdAt,
+            bytes: row.bytes ?? 0,
+            cameraId: row.cameraId,
+            ...(row.relPath ? { relPath: row.relPath } : {}),
+          })),
+        // Row first: a crash before the unlink leaves a stray file, which the expire loop's sweep removes.
+        remove: async (items) => {
+          for (const item of items) {
+            const row = repo.get(Number(item.key));
+            if (!row || runner.isActive(row.id) || !repo.remove(row.id)) continue;
+            deps.bus.publish('exports', { change: 'removed', id: row.id });
+            await deleteFile(row);
+          }
+        },
+      };
     },
 
     /**

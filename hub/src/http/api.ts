@@ -28,6 +28,8 @@ import type { PlaybackService } from '../playback/playback.service.js';
 import { recordingRoutes } from '../recording/recording.routes.js';
 import type { RecordingService } from '../recording/recording.service.js';
 import type { SegmentRepo } from '../recording/segments.repo.js';
+import { retentionRoutes } from '../retention/retention.routes.js';
+import type { RetentionService } from '../retention/retention.service.js';
 import { settingsRoutes } from '../settings/settings.routes.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { systemRoutes } from '../system/system.routes.js';
@@ -56,6 +58,7 @@ export interface ApiDeps {
   live: H264LiveSources;
   pictures: PictureService;
   clipExports: ExportService;
+  retention: RetentionService;
   playback: PlaybackService;
 }
 
@@ -109,8 +112,11 @@ export function buildApi(deps: ApiDeps) {
         settings: deps.settings,
         cameraExists: deps.cameras.exists,
         openSegment: deps.recording.openSegment,
-        storageStatus: deps.recording.storageStatus,
       }),
+    )
+    .route(
+      '/',
+      retentionRoutes({ allow, retention: deps.retention, spoolStatus: deps.recording.storageStatus }),
     )
     .route('/exports', exportRoutes({ allow, exports: deps.clipExports }))
     .route('/', playbackRoutes({ allow, playback: deps.playback }));

@@ -7,7 +7,6 @@ import { notFound } from '../http/errors.js';
 import { validate } from '../http/validate.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { dayBounds } from '../settings/time-zone.js';
-import type { NasHealth } from '../storage/index.js';
 import { fileResponse, type ServableFile } from './file-response.js';
 import type { SegmentRepo } from './segments.repo.js';
 
@@ -19,11 +18,6 @@ const dayQuery = z
     path: ['day'],
   });
 
-export interface StorageStatus {
-  nas: NasHealth;
-  spool: { usedBytes: number; quotaBytes: number; segments: number };
-}
-
 export function recordingRoutes(deps: {
   allow: AllowFn;
   segments: SegmentRepo;
@@ -31,7 +25,6 @@ export function recordingRoutes(deps: {
   cameraExists: (id: string) => boolean;
   /** A segment's file wherever it is now (NAS, spool or staging); 404 when it is not there. */
   openSegment: (segment: { location: 'nas' | 'spool' | 'staging'; relPath: string }) => Promise<ServableFile>;
-  storageStatus: () => Promise<StorageStatus>;
 }) {
   const { allow, segments } = deps;
   return new Hono<AppEnv>()
@@ -54,11 +47,6 @@ export function recordingRoutes(deps: {
           segments: segments.listRange(id, start, end),
         });
       },
-    )
-    .get(
-      '/storage',
-      allow('viewer', 'NAS health and how full the local spool is (what the storage banner shows)'),
-      async (c) => c.json(await deps.storageStatus()),
     )
     .get(
       '/segments/:id/file',

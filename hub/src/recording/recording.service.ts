@@ -81,6 +81,8 @@ export function createRecordingService(deps: {
   const stopping = new Set<string>();
   /** Camera changes apply one after another, so a burst of edits never runs two recorders. */
   const changes = new Map<string, Promise<void>>();
+  /** Cameras retention paused for want of space. */
+  const pausedForSpace = new Set<string>();
   let watcher: FSWatcher | undefined;
   let running = false;
 
@@ -178,6 +180,15 @@ export function createRecordingService(deps: {
       states.set(camera.id, { state: 'disabled', lastError: null, since: deps.clock.now(), restarts: 0 });
       return;
     }
+    if (pausedForSpace.has(camera.id)) {
+      setState(camera.id, {
+        state: 'paused',
+        lastError: 'storage full: only protected footage is left to delete',
+        since: deps.clock.now(),
+        restarts: 0,
+      });
+      return;
+    }
     const supervisor = superviseRecorder({
       cameraId: camera.id,
       input,
@@ -255,12 +266,25 @@ export function createRecordingService(deps: {
     return path.join(config.stagingDir, path.basename(segment.relPath));
   }
 
-  let nasSeen = false;
+  let lastNas: NasHealth | undefined;
   function onNasChange(health: NasHealth) {
     deps.bus.publish('recording', { change: 'nas', health });
-    const first = !nasSeen;
-    nasSeen = true;
-    if (first && health.healthy) return; // the normal start: nothing to tell anyone
+    const before = lastNas;
+    lastNas = health;
+    if (!before && health.healthy) return; // the normal start: nothing to tell anyone
+    if (health.reason === 'full') {
+      deps.systemEvents.record({
+        kind: 'storage.full',
+        severity: 'error',
+        subject: 'nas',
+        message:
+          'The NAS is full: recordings wait in the local spool while retention deletes the oldest footage.',
+        details: { freeBytes: health.freeBytes, totalBytes: health.totalBytes },
+      });
+      return;
+    }
+    // One down reason turning into another is the same outage.
+    if (before && !before.healthy && !health.healthy && before.reason !== 'full') return;
     deps.systemEvents.record({
       kind: health.healthy ? 'nas.up' : 'nas.down',
       severity: health.healthy ? 'info' : 'error',
@@ -293,6 +317,22 @@ export function createRecordingService(deps: {
     },
 
     nasHealth: () => storage.guard.current(),
+
+    /** Cameras that record (or would, but for a storage pause), with their priority. */
+    recordingCameras(): { cameraId: string; priority: CameraRow['priority'] }[] {
+      return cameras
+        .listForRecording()
+        .filter((camera) => supervisors.has(camera.id) || pausedForSpace.has(camera.id))
+        .map((camera) => ({ cameraId: camera.id, priority: camera.priority }));
+    },
+
+    /** Stops (or restarts) one camera's recorder for want of space; its segment in progress is finished. */
+    setPaused(cameraId: string, paused: boolean): void {
+      if (paused === pausedForSpace.has(cameraId)) return;
+      if (paused) pausedForSpace.add(cameraId);
+      else pausedForSpace.delete(cameraId);
+      restartCamera(cameraId);
+    },
 
     /** What the storage banner shows: the NAS as last checked, and how full the local spool is. */
     async storageStatus() {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { type RecorderHandle, type RecorderInput, type RecorderSpec, redactUrls } from '../media/index.js';
 
-export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled';
+/** `paused`: stopped by retention because the storage is full and only protected footage is left. */
+export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled' | 'paused';
 
 export interface RecorderState {
   state: RecorderStateName;

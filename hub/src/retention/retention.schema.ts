@@ -17,11 +17,14 @@ export const retentionDeletions = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     at: integer('at').notNull(),
+    /** recordings, or the registered category the item belonged to. */
+    category: text('category').notNull().default('recordings'),
+    /** Empty for an item of a category that is not a camera's. */
     cameraId: text('camera_id').notNull(),
     relPath: text('rel_path').notNull(),
     startAt: integer('start_at').notNull(),
     bytes: integer('bytes').notNull(),
-    /** max_days | global | global_min_broken */
+    /** max_days | category | global | global_min_broken */
     reason: text('reason').notNull(),
   },
   (t) => [index('retention_deletions_at_idx').on(t.at)],

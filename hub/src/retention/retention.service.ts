@@ -1,9 +1,11 @@
 import { and, asc, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { type CameraPriority, cameras } from '../cameras/cameras.schema.js';
 import { cameraIdSchema } from '../cameras/cameras.service.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
 import type { SystemEventService } from '../events/system-events.service.js';
 import type { Logger } from '../log/logger.js';
 import { segments } from '../recording/recording.schema.js';
@@ -16,6 +18,8 @@ export const DAY = 24 * 3600_000;
 export const RATE_WINDOW_DAYS = 3;
 const SETTINGS_KEY = 'retention';
 const BATCH = 200;
+/** At most one `retention.deleted` system event per this long; the deletions list has every item. */
+const EVENT_EVERY_MS = 10 * 60_000;
 
 const dayLimits = z
   .object({
@@ -36,16 +40,68 @@ export const budgetSchema = z
     defaults: dayLimits,
     /** Per-camera overrides by camera id; a missing field falls back to `defaults`. */
     cameras: z.record(cameraIdSchema, dayLimits.partial().strict()),
+    /** Own caps of the other categories on the NAS (exports, photos, backups); 0: only the global limits. */
+    categories: z.record(
+      z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a category name'),
+      z.object({ maxBytes: z.number().int().min(0) }).strict(),
+    ),
   })
   .strict();
 export type Budget = z.infer<typeof budgetSchema>;
 export const budgetPatchSchema = budgetSchema.partial().strict();
 export type BudgetPatch = z.infer<typeof budgetPatchSchema>;
 
+/** One deletable thing of a category other than recordings. */
+export interface StorageItem {
+  key: string;
+  /** When it was made, ms: the deleter removes the oldest first across all categories. */
+  at: number;
+  bytes: number;
+  cameraId?: string;
+  relPath?: string;
+}
+
+/**
+ * A kind of file that shares the NAS with recordings. Features register theirs with the retention
+ * service instead of deleting on their own schedule, so one budget decides for all of them.
+ */
+export interface StorageCategory {
+  name: string;
+  usage(): { usedBytes: number; items: number; oldest: number | null };
+  /** Up to `limit` of its oldest items on the NAS that may be deleted automatically, oldest first. */
+  oldest(limit: number): StorageItem[];
+  /** Deletes rows and files; a crash in between must be repaired by the category's own sweep. */
+  remove(items: StorageItem[]): Promise<void>;
+}
+
+export interface CategoryUsage {
+  name: string;
+  usedBytes: number;
+  items: number;
+  oldest: number | null;
+  /** Its own cap; 0: none. */
+  maxBytes: number;
+}
+
+/** What a storage-full pause needs from recording. */
+export interface Recorders {
+  /** Cameras with a recorder running or paused by storage, and their priority. */
+  recordingCameras(): { cameraId: string; priority: CameraPriority }[];
+  setPaused(cameraId: string, paused: boolean): void;
+}
+
+const PRIORITY_RANK: Record<CameraPriority, number> = { low: 0, normal: 1, high: 2 };
+
 export interface CameraUsage {
   cameraId: string;
   usedBytes: number;
   segments: number;
+  /** Bytes of protected footage, never deleted automatically. */
+  protectedBytes: number;
+  maxDays: number;
+  minDays: number;
+  /** Recording stopped because the storage is full and nothing unprotected is left. */
+  recordingPaused: boolean;
   /** Start of the oldest segment, ms; null without footage. */
   oldest: number | null;
   /** Average bytes per day over the last RATE_WINDOW_DAYS days of footage, or the span available. */
@@ -68,7 +124,19 @@ export interface RetentionRunReport {
   /** Cameras whose minimum days the global limits broke. */
   brokenMinimums: string[];
   finishedPending: number;
+  /** Bytes the limits still wanted gone when nothing unprotected was left. */
+  shortfallBytes: number;
+  paused: string[];
+  resumed: string[];
   skipped?: string;
+}
+
+export interface LastRun {
+  at: number;
+  deleted: number;
+  bytes: number;
+  brokenMinimums: string[];
+  shortfallBytes: number;
 }
 
 export class RetentionRefused extends Error {}
@@ -79,12 +147,14 @@ export function createRetentionService(deps: {
   db: Db;
   clock: Clock;
   fs: FsWorker;
-  guard: Pick<NasGuard, 'current'>;
+  guard: Pick<NasGuard, 'current'> & Partial<Pick<NasGuard, 'check'>>;
   nasRoot: string;
   config: Config['retention'];
   demo: boolean;
   systemEvents: SystemEventService;
   log: Logger;
+  bus?: EventBus;
+  recorders?: Recorders;
 }) {
   const { db, clock } = deps;
   const baseDefaults: Budget = {
@@ -93,6 +163,18 @@ export function createRetentionService(deps: {
     minFreeBytes: deps.demo ? Math.min(deps.config.minFreeBytes, 256 * 1024 ** 2) : deps.config.minFreeBytes,
     defaults: { maxDays: deps.config.maxDays, minDays: deps.config.minDays },
     cameras: {},
+    categories: {},
+  };
+  const categories = new Map<string, StorageCategory>();
+  /** Cameras this service paused for want of space; resumed when space is back. */
+  const paused = new Set<string>();
+  let lastRun: LastRun | null = null;
+  let running: Promise<RetentionRunReport> | null = null;
+  let lastEventAt = Number.NEGATIVE_INFINITY;
+  let unreported: Pick<RetentionRunReport, 'deleted' | 'bytes' | 'perCamera'> = {
+    deleted: 0,
+    bytes: 0,
+    perCamera: {},
   };
 
   function read(): Budget {
@@ -117,6 +199,26 @@ export function createRetentionService(deps: {
   /** One aggregate over `segments`, grouped by camera (uses `segments_camera_start_idx`). */
   function aggregate(now: number) {
     const since = now - RATE_WINDOW_DAYS * DAY;
+    const rows = aggregateSegments(since);
+    // Cameras without footage (new, or paused before their first segment) still get a row.
+    const seen = new Set(rows.map((row) => row.cameraId));
+    for (const { id } of db.select({ id: cameras.id }).from(cameras).all()) {
+      if (!seen.has(id))
+        rows.push({
+          cameraId: id,
+          n: 0,
+          used: 0,
+          oldest: null,
+          nasBytes: 0,
+          protectedBytes: 0,
+          recentBytes: 0,
+          recentFrom: null,
+        });
+    }
+    return rows;
+  }
+
+  function aggregateSegments(since: number) {
     return db.$client
       .prepare(
         `select camera_id as cameraId, count(*) as n, sum(bytes) as used, min(start_at) as oldest,
@@ -130,7 +232,7 @@ export function createRetentionService(deps: {
       cameraId: string;
       n: number;
       used: number;
-      oldest: number;
+      oldest: number | null;
       nasBytes: number;
       protectedBytes: number;
       recentBytes: number;
@@ -138,41 +240,59 @@ export function createRetentionService(deps: {
     }[];
   }
 
+  function categoryUsage(budget: Budget): CategoryUsage[] {
+    return [...categories.values()].map((category) => ({
+      name: category.name,
+      ...category.usage(),
+      maxBytes: budget.categories[category.name]?.maxBytes ?? 0,
+    }));
+  }
+
   /**
-   * The forecast. capacity C = min(maxBytes (when set), NAS recordings + free − min free) − protected
-   * bytes. Capacity is shared by rate, so every camera gets the same C / Σrate days, except that a
-   * camera capped by its max days takes only maxDays × rate and leaves the rest to the others
-   * (water-filling, smallest caps first). A camera without a rate has no forecast.
+   * The forecast. Recordings may occupy C = min(maxBytes − other categories (when a cap is set),
+   * NAS recordings + free − min free); protected footage is subtracted, since it never goes. C is
+   * shared by rate, so every camera gets the same C / Σrate days, except that a camera capped by its
+   * max days takes only maxDays × rate and leaves the rest to the others (water-filling, smallest caps
+   * first). A camera without a rate has no forecast.
    */
-  function usage(budget: Budget = read()): { limits: RetentionLimits; cameras: CameraUsage[] } {
+  function usage(budget: Budget = read()): {
+    limits: RetentionLimits;
+    categories: CategoryUsage[];
+    cameras: CameraUsage[];
+  } {
     const now = clock.now();
     const rows = aggregate(now);
     const health = deps.guard.current();
+    const others = categoryUsage(budget);
+    const otherBytes = others.reduce((sum, category) => sum + category.usedBytes, 0);
     const nasBytes = rows.reduce((sum, row) => sum + row.nasBytes, 0);
     const protectedBytes = rows.reduce((sum, row) => sum + row.protectedBytes, 0);
     const minFree = minFreeOf(budget, health.totalBytes);
-    let capacity: number | null = budget.maxBytes > 0 ? budget.maxBytes : null;
+    let capacity: number | null = budget.maxBytes > 0 ? budget.maxBytes - otherBytes : null;
     if (health.freeBytes !== undefined && minFree !== null) {
       const byDisk = nasBytes + health.freeBytes - minFree;
       capacity = capacity === null ? byDisk : Math.min(capacity, byDisk);
     }
-    const cameras = rows.map((row) => {
+    const cameras: CameraUsage[] = rows.map((row) => {
       const windowStart = row.recentFrom ?? now;
       const span = Math.max(now - windowStart, 60_000);
       return {
         cameraId: row.cameraId,
         usedBytes: row.used,
         segments: row.n,
+        protectedBytes: row.protectedBytes,
+        ...limitsFor(budget, row.cameraId),
+        recordingPaused: paused.has(row.cameraId),
         oldest: row.oldest ?? null,
         dailyBytes: row.recentBytes > 0 ? Math.round((row.recentBytes * DAY) / span) : 0,
-        forecastDays: null as number | null,
+        forecastDays: null,
       };
     });
     if (capacity !== null) {
       let remaining = Math.max(0, capacity - protectedBytes);
       const rated = cameras
         .filter((camera) => camera.dailyBytes > 0)
-        .map((camera) => ({ camera, maxDays: limitsFor(budget, camera.cameraId).maxDays || Infinity }))
+        .map((camera) => ({ camera, maxDays: camera.maxDays || Infinity }))
         .sort((a, b) => a.maxDays - b.maxDays);
       let rate = rated.reduce((sum, entry) => sum + entry.camera.dailyBytes, 0);
       for (const entry of rated) {
@@ -186,7 +306,11 @@ export function createRetentionService(deps: {
         }
       }
     }
-    return { limits: { ...budget, minFreeEffectiveBytes: minFree, capacityBytes: capacity }, cameras };
+    return {
+      limits: { ...budget, minFreeEffectiveBytes: minFree, capacityBytes: capacity },
+      categories: others,
+      cameras,
+    };
   }
 
   /** Refuses a budget whose minimums cannot hold: min above max, or all minimums together above capacity. */
@@ -311,33 +435,109 @@ export function createRetentionService(deps: {
       .all();
   }
 
-  async function runRetention(signal?: AbortSignal): Promise<RetentionRunReport> {
+  function note(report: RetentionRunReport, cameraId: string, bytes: number) {
+    const entry = report.perCamera[cameraId] ?? { count: 0, bytes: 0 };
+    report.perCamera[cameraId] = entry;
+    entry.count += 1;
+    entry.bytes += bytes;
+    report.deleted += 1;
+    report.bytes += bytes;
+  }
+
+  async function removeSegments(report: RetentionRunReport, batch: Candidate[], reason: string) {
+    if (batch.length === 0) return;
+    claim(batch, reason);
+    await finish(batch.map((c) => c.relPath));
+    for (const c of batch) note(report, c.cameraId, c.bytes);
+  }
+
+  async function removeItems(
+    report: RetentionRunReport,
+    category: StorageCategory,
+    items: StorageItem[],
+    reason: string,
+  ) {
+    if (items.length === 0) return;
+    await category.remove(items);
+    const at = clock.now();
+    db.insert(retentionDeletions)
+      .values(
+        items.map((item) => ({
+          at,
+          category: category.name,
+          cameraId: item.cameraId ?? '',
+          relPath: item.relPath ?? item.key,
+          startAt: item.at,
+          bytes: item.bytes,
+          reason,
+        })),
+      )
+      .run();
+    for (const item of items) note(report, `${category.name}:${item.cameraId ?? ''}`, item.bytes);
+  }
+
+  /** Pauses recorders by priority while nothing is left to delete; resumes them once space is back. */
+  function adjustPauses(report: RetentionRunReport, excess: number, minFree: number, full: boolean) {
+    const recorders = deps.recorders;
+    if (!recorders) return;
+    if (excess > 0) {
+      const active = recorders.recordingCameras().filter((camera) => !paused.has(camera.cameraId));
+      if (active.length === 0) return;
+      // A full NAS stops everyone; a breached floor stops all but the most important cameras.
+      const top = Math.max(...active.map((camera) => PRIORITY_RANK[camera.priority]));
+      const victims = full ? active : active.filter((camera) => PRIORITY_RANK[camera.priority] < top);
+      for (const camera of victims) {
+        paused.add(camera.cameraId);
+        recorders.setPaused(camera.cameraId, true);
+        report.paused.push(camera.cameraId);
+        deps.bus?.publish('storage', { change: 'paused', cameraId: camera.cameraId });
+      }
+      if (victims.length > 0)
+        deps.systemEvents.record({
+          kind: 'recording.paused',
+          severity: 'error',
+          subject: 'storage',
+          message: `Storage is ${full ? 'full' : 'below its free-space minimum'} and only protected footage is left: recording paused for ${victims.map((c) => c.cameraId).join(', ')} (lowest priority first). Unprotect footage or raise the limits.`,
+          details: { cameras: victims, shortfallBytes: excess },
+        });
+      return;
+    }
+    // Hysteresis: resume only with a tenth of the floor to spare, so a resumed camera does not trip it again at once.
+    if (paused.size === 0 || -excess < minFree / 10) return;
+    const resumed = [...paused];
+    paused.clear();
+    for (const cameraId of resumed) {
+      recorders.setPaused(cameraId, false);
+      deps.bus?.publish('storage', { change: 'resumed', cameraId });
+    }
+    report.resumed = resumed;
+    deps.systemEvents.record({
+      kind: 'recording.resumed',
+      severity: 'info',
+      subject: 'storage',
+      message: `Storage has room again: recording resumed for ${resumed.join(', ')}.`,
+      details: { cameras: resumed },
+    });
+  }
+
+  async function runOnce(signal?: AbortSignal): Promise<RetentionRunReport> {
     const report: RetentionRunReport = {
       deleted: 0,
       bytes: 0,
       perCamera: {},
       brokenMinimums: [],
       finishedPending: 0,
+      shortfallBytes: 0,
+      paused: [],
+      resumed: [],
     };
-    // An unmounted NAS looks empty and its free space is the SD card's: decide nothing then.
-    if (!deps.guard.current().healthy) return { ...report, skipped: 'nas_unhealthy' };
+    // An unmounted NAS looks empty and its free space is the SD card's: decide nothing then. A full
+    // one is mounted and marked, and deleting is exactly what it needs.
+    const health = deps.guard.current();
+    if (!health.healthy && health.reason !== 'full') return { ...report, skipped: 'nas_unhealthy' };
     report.finishedPending = await finishPending();
     const budget = read();
     const now = clock.now();
-
-    async function remove(batch: Candidate[], reason: string) {
-      if (batch.length === 0) return;
-      claim(batch, reason);
-      await finish(batch.map((c) => c.relPath));
-      for (const c of batch) {
-        const entry = report.perCamera[c.cameraId] ?? { count: 0, bytes: 0 };
-        report.perCamera[c.cameraId] = entry;
-        entry.count += 1;
-        entry.bytes += c.bytes;
-        report.deleted += 1;
-        report.bytes += c.bytes;
-      }
-    }
 
     // (a) Older than the camera's max days.
     const cameraIds = db.selectDistinct({ id: segments.cameraId }).from(segments).all();
@@ -368,40 +568,81 @@ export function createRetentionService(deps: {
           .limit(BATCH)
           .all();
         if (batch.length === 0) break;
-        await remove(batch, 'max_days');
+        await removeSegments(report, batch, 'max_days');
+      }
+    }
+
+    // (b) Categories over their own caps, oldest first.
+    for (const category of categories.values()) {
+      const cap = budget.categories[category.name]?.maxBytes ?? 0;
+      if (cap <= 0) continue;
+      let over = category.usage().usedBytes - cap;
+      while (over > 0 && !signal?.aborted) {
+        const items: StorageItem[] = [];
+        for (const item of category.oldest(BATCH)) {
+          if (over <= 0) break;
+          items.push(item);
+          over -= item.bytes;
+        }
+        if (items.length === 0) break;
+        await removeItems(report, category, items, 'category');
       }
     }
 
     // How many bytes the global limits still want gone: over the cap, or under the free-space floor.
-    const nasBytes =
+    const recordingBytes =
       db
         .select({ total: sql<number>`coalesce(sum(${segments.bytes}), 0)` })
         .from(segments)
         .where(eq(segments.location, 'nas'))
         .get()?.total ?? 0;
-    let excess = budget.maxBytes > 0 ? nasBytes - budget.maxBytes : 0;
+    const otherBytes = [...categories.values()].reduce((sum, c) => sum + c.usage().usedBytes, 0);
     const space = await deps.fs.statfs(deps.nasRoot);
     const minFree = minFreeOf(budget, space.totalBytes) ?? 0;
-    excess = Math.max(excess, minFree - space.freeBytes);
+    // Negative: room to spare under every limit.
+    let excess = Math.max(
+      budget.maxBytes > 0 ? recordingBytes + otherBytes - budget.maxBytes : Number.NEGATIVE_INFINITY,
+      minFree - space.freeBytes,
+    );
 
-    // (b) Oldest first, sparing footage inside its camera's minimum days.
+    // (c) Oldest first across recordings and categories, sparing footage inside its camera's minimum days.
     let after: { startAt: number; id: number } | null = null;
     while (excess > 0 && !signal?.aborted) {
       const page = oldestUnprotected(after, BATCH);
-      if (page.length === 0) break;
-      after = { startAt: page.at(-1)!.startAt, id: page.at(-1)!.id };
+      const pages = [...categories.values()].map((category) => ({ category, items: category.oldest(BATCH) }));
+      if (page.length === 0 && pages.every((p) => p.items.length === 0)) break;
+      // Merged order is exact only up to the earliest last item of a page that may have more behind it.
+      let horizon = Number.POSITIVE_INFINITY;
+      if (page.length === BATCH) horizon = page.at(-1)!.startAt;
+      for (const p of pages) if (p.items.length === BATCH) horizon = Math.min(horizon, p.items.at(-1)!.at);
+      type Entry = { at: number; segment?: Candidate; item?: StorageItem; category?: StorageCategory };
+      const merged: Entry[] = [
+        ...page.map((segment) => ({ at: segment.startAt, segment })),
+        ...pages.flatMap((p) => p.items.map((item) => ({ at: item.at, item, category: p.category }))),
+      ]
+        .filter((entry) => entry.at <= horizon)
+        .sort((a, b) => a.at - b.at);
       const batch: Candidate[] = [];
-      for (const c of page) {
+      const chosen = new Map<StorageCategory, StorageItem[]>();
+      for (const entry of merged) {
         if (excess <= 0) break;
-        const { minDays } = limitsFor(budget, c.cameraId);
-        if (minDays > 0 && c.startAt >= now - minDays * DAY) continue;
-        batch.push(c);
-        excess -= c.bytes;
+        if (entry.segment) {
+          const c = entry.segment;
+          after = { startAt: c.startAt, id: c.id };
+          const { minDays } = limitsFor(budget, c.cameraId);
+          if (minDays > 0 && c.startAt >= now - minDays * DAY) continue;
+          batch.push(c);
+          excess -= c.bytes;
+        } else if (entry.item && entry.category) {
+          chosen.set(entry.category, [...(chosen.get(entry.category) ?? []), entry.item]);
+          excess -= entry.item.bytes;
+        }
       }
-      await remove(batch, 'global');
+      await removeSegments(report, batch, 'global');
+      for (const [category, items] of chosen) await removeItems(report, category, items, 'global');
     }
 
-    // (c) Still over: the global limits win over minimum days; say whose minimum broke.
+    // (d) Still over: the global limits win over minimum days; say whose minimum broke.
     const broken = new Set<string>();
     while (excess > 0 && !signal?.aborted) {
       const page = oldestUnprotected(null, BATCH);
@@ -413,7 +654,7 @@ export function createRetentionService(deps: {
         broken.add(c.cameraId);
         excess -= c.bytes;
       }
-      await remove(batch, 'global_min_broken');
+      await removeSegments(report, batch, 'global_min_broken');
     }
     report.brokenMinimums = [...broken];
     if (broken.size > 0) {
@@ -428,28 +669,67 @@ export function createRetentionService(deps: {
       });
     }
     if (excess > 0) {
+      report.shortfallBytes = excess;
       deps.log.warn({ excess }, 'retention: nothing unprotected is left to delete');
     }
+    if (!signal?.aborted) adjustPauses(report, excess, minFree, health.reason === 'full' && excess > 0);
     if (report.deleted > 0) {
       deps.log.info(report, 'retention removed recordings');
-      deps.systemEvents.record({
-        kind: 'retention.deleted',
-        severity: 'info',
-        subject: 'storage',
-        message: `Retention deleted ${report.deleted} recording(s), ${formatBytes(report.bytes)}: ${Object.entries(
-          report.perCamera,
-        )
-          .map(([id, entry]) => `${id} ${entry.count} (${formatBytes(entry.bytes)})`)
-          .join(', ')}.`,
-        details: report,
-      });
+      for (const [id, entry] of Object.entries(report.perCamera)) {
+        const sum = unreported.perCamera[id] ?? { count: 0, bytes: 0 };
+        unreported.perCamera[id] = { count: sum.count + entry.count, bytes: sum.bytes + entry.bytes };
+      }
+      unreported.deleted += report.deleted;
+      unreported.bytes += report.bytes;
+      // Under pressure every segment may trigger a run: the event log gets one summary per interval.
+      if (clock.now() - lastEventAt >= EVENT_EVERY_MS) {
+        lastEventAt = clock.now();
+        deps.systemEvents.record({
+          kind: 'retention.deleted',
+          severity: 'info',
+          subject: 'storage',
+          message: `Retention deleted ${unreported.deleted} item(s), ${formatBytes(unreported.bytes)}: ${Object.entries(
+            unreported.perCamera,
+          )
+            .map(([id, entry]) => `${id} ${entry.count} (${formatBytes(entry.bytes)})`)
+            .join(', ')}.`,
+          details: unreported,
+        });
+        unreported = { deleted: 0, bytes: 0, perCamera: {} };
+      }
+      // A NAS marked full has room again: let the guard see it, so the spool drains.
+      if (!health.healthy) await deps.guard.check?.();
     }
+    lastRun = {
+      at: clock.now(),
+      deleted: report.deleted,
+      bytes: report.bytes,
+      brokenMinimums: report.brokenMinimums,
+      shortfallBytes: report.shortfallBytes,
+    };
+    deps.bus?.publish('storage', { change: 'retention', report: lastRun });
     return report;
+  }
+
+  /** One run at a time; a call while one runs gets that run's report. */
+  function runRetention(signal?: AbortSignal): Promise<RetentionRunReport> {
+    running ??= runOnce(signal).finally(() => {
+      running = null;
+    });
+    return running;
   }
 
   return {
     read,
     usage,
+    lastRun: () => lastRun,
+    pausedCameras: () => [...paused],
+    /** Other features' files on the NAS join the one budget here. */
+    registerCategory(category: StorageCategory): void {
+      if (category.name === 'recordings' || categories.has(category.name))
+        throw new Error(`storage category ${category.name} is registered already`);
+      categories.set(category.name, category);
+    },
     /** Replaces the whole budget; throws RetentionRefused when its minimums cannot hold. */
     replace: (budget: Budget) => save(budget),
     /** Merges top-level fields (`cameras` is replaced as a whole). */
@@ -459,6 +739,7 @@ export function createRetentionService(deps: {
     /** True when the guard's last look at the NAS shows less free space than the floor. */
     belowFreeFloor(): boolean {
       const health = deps.guard.current();
+      if (health.reason === 'full') return true;
       if (!health.healthy || health.freeBytes === undefined) return false;
       const minFree = minFreeOf(read(), health.totalBytes);
       return minFree !== null && health.freeBytes < minFree;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cameras } from '../cameras/cameras.schema.js';
@@ -95,6 +95,41 @@ async function setup(options: { root?: string; health?: () => Partial<NasHealth>
     closeDatabase(db);
   }
   return { db, root, clock, retention, systemEvents, add, rows, reconcile, close, fs };
+}
+
+/**
+ * A category the way a feature registers one: real files under `<root>/<name>/`, made at known times.
+ * (Exports register theirs in exports.service.ts; this one keeps the test about the budget.)
+ */
+function fileCategory(root: string, name: string) {
+  const items = new Map<string, { at: number; bytes: number }>();
+  mkdirSync(path.join(root, name), { recursive: true });
+  return {
+    add(key: string, at: number, bytes: number) {
+      writeFileSync(path.join(root, name, key), Buffer.alloc(bytes, 2));
+      items.set(key, { at, bytes });
+    },
+    has: (key: string) => existsSync(path.join(root, name, key)) && items.has(key),
+    category: {
+      name,
+      usage: () => ({
+        usedBytes: [...items.values()].reduce((sum, item) => sum + item.bytes, 0),
+        items: items.size,
+        oldest: Math.min(...[...items.values()].map((item) => item.at)),
+      }),
+      oldest: (limit: number) =>
+        [...items.entries()]
+          .map(([key, item]) => ({ key, ...item }))
+          .sort((a, b) => a.at - b.at)
+          .slice(0, limit),
+      remove: async (removed: { key: string }[]) => {
+        for (const { key } of removed) {
+          items.delete(key);
+          rmSync(path.join(root, name, key));
+        }
+      },
+    },
+  };
 }
 
 test('max days: older unprotected footage goes, protected stays, files and rows together', async () => {
@@ -285,6 +320,71 @@ test('forecast over 1,000,000 segments is one aggregate', async () => {
     console.log(`forecast over 1,000,000 segments: ${ms.toFixed(0)} ms`);
     assert.equal(cameras.length, 2);
     assert.equal(cameras[0]!.segments + cameras[1]!.segments, 1_000_000);
+  } finally {
+    await t.close();
+  }
+});
+
+test('categories share the budget: an own cap trims the oldest of that category; the global cap takes the oldest across categories', async () => {
+  const t = await setup();
+  try {
+    const exportsCategory = fileCategory(t.root, 'exports');
+    t.retention.registerCategory(exportsCategory.category);
+    assert.throws(() => t.retention.registerCategory(exportsCategory.category), /registered already/);
+    exportsCategory.add('a.mp4', NOW - 5 * DAY, 2 * KiB);
+    exportsCategory.add('b.mp4', NOW - 2 * DAY, 2 * KiB);
+    exportsCategory.add('c.mp4', NOW - HOUR, 2 * KiB);
+    t.add('porch', NOW - 4 * DAY, KiB);
+    t.add('porch', NOW - 3 * DAY, KiB);
+    t.add('porch', NOW - HOUR, KiB);
+    // Own cap 4 KiB: the oldest export goes, nothing else.
+    t.retention.update({ categories: { exports: { maxBytes: 4 * KiB } } });
+    let report = await t.retention.runRetention();
+    assert.equal(report.deleted, 1);
+    assert.equal(exportsCategory.has('a.mp4'), false);
+    assert.ok(exportsCategory.has('b.mp4'));
+    assert.equal(t.retention.recentDeletions(1)[0]?.reason, 'category');
+    assert.equal(t.retention.recentDeletions(1)[0]?.category, 'exports');
+    // Global cap of 5 KiB over 4 KiB exports + 3 KiB footage: the oldest overall go (porch −4 d, porch −3 d), then export b (−2 d) is next but no longer needed.
+    t.retention.update({ maxBytes: 5 * KiB });
+    report = await t.retention.runRetention();
+    assert.equal(report.deleted, 2);
+    assert.deepEqual(
+      t.rows().map((row) => row.s),
+      [NOW - HOUR],
+    );
+    assert.ok(exportsCategory.has('b.mp4') && exportsCategory.has('c.mp4'));
+    // One more KiB over: now export b (−2 d) is the oldest thing left.
+    t.retention.update({ maxBytes: 4 * KiB });
+    await t.retention.runRetention();
+    assert.equal(exportsCategory.has('b.mp4'), false);
+    assert.equal(t.rows().length, 1);
+    const { categories, limits } = t.retention.usage();
+    assert.deepEqual(
+      categories.map((c) => [c.name, c.usedBytes, c.items, c.maxBytes]),
+      [['exports', 2 * KiB, 1, 4 * KiB]],
+    );
+    // The forecast's capacity is what the other categories leave.
+    assert.equal(limits.capacityBytes, 4 * KiB - 2 * KiB);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a NAS the guard reports full (mounted, marked, ENOSPC) is cleaned; an unmounted one is left alone', async () => {
+  let health: Partial<NasHealth> = { healthy: false, reason: 'full', freeBytes: 0, totalBytes: 1024 ** 3 };
+  const t = await setup({ health: () => health });
+  try {
+    t.retention.update({ maxBytes: KiB });
+    t.add('porch', NOW - 2 * HOUR, KiB);
+    t.add('porch', NOW - HOUR, KiB);
+    assert.equal(t.retention.belowFreeFloor(), true, 'full counts as below the floor');
+    assert.equal((await t.retention.runRetention()).deleted, 1);
+    health = { healthy: false, reason: 'not_mounted' };
+    t.retention.update({ maxBytes: 1 });
+    const report = await t.retention.runRetention();
+    assert.equal(report.skipped, 'nas_unhealthy');
+    assert.equal(t.rows().length, 1);
   } finally {
     await t.close();
   }

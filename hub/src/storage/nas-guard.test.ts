@@ -95,8 +95,8 @@ test('a real tmpfs NAS: healthy when mounted with its marker; unmounted, not one
   assert.equal((await guard.check()).healthy, true);
   assert.deepEqual(
     changes.map((h) => h.reason ?? 'up'),
-    ['up', 'not_mounted', 'up'],
-    'onChange fired on the first result, down and up',
+    ['up', 'not_mounted', 'no_marker', 'up'],
+    'onChange fired on the first result, on each change of reason, and up',
   );
 
   const moved: Moved[] = [];

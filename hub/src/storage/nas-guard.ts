@@ -9,7 +9,9 @@ export type NasDownReason =
   | 'not_mounted'
   | 'no_marker'
   | 'probe_failed'
-  | 'probe_timeout';
+  | 'probe_timeout'
+  /** Mounted and marked, but a write fails for want of space: retention may still delete. */
+  | 'full';
 
 export interface NasHealth {
   healthy: boolean;
@@ -55,7 +57,7 @@ export interface NasGuard {
   reportFailure(error: unknown): void;
   start(): void;
   stop(): void;
-  /** Called on the first result and on every healthy ↔ unhealthy flip. Returns an unsubscribe. */
+  /** Called on the first result and whenever healthy or the reason changes. Returns an unsubscribe. */
   onChange(listener: (health: NasHealth) => void): () => void;
 }
 
@@ -77,7 +79,8 @@ export function createNasGuard(options: NasGuardOptions): NasGuard {
   let running = false;
 
   function publish(next: NasHealth): void {
-    const flipped = next.healthy !== health.healthy || health.reason === 'unchecked';
+    const flipped =
+      next.healthy !== health.healthy || next.reason !== health.reason || health.reason === 'unchecked';
     health = next;
     if (!flipped) return;
     for (const listener of [...listeners]) listener(next);
@@ -148,7 +151,16 @@ export function createNasGuard(options: NasGuardOptions): NasGuard {
             if (!isStorageError(error, 'exists')) throw error;
           });
       }
-      await fs.writeProbe(path.join(root, PROBE_DIR), call);
+      try {
+        await fs.writeProbe(path.join(root, PROBE_DIR), call);
+      } catch (error) {
+        if (!(isStorageError(error) && (error.errno === 'ENOSPC' || error.errno === 'EDQUOT'))) throw error;
+        const space = await fs.statfs(root, call);
+        return {
+          health: { ...down('full', error), freeBytes: space.freeBytes, totalBytes: space.totalBytes },
+          fence: null,
+        };
+      }
       const space = await fs.statfs(root, call);
       return {
         health: {
