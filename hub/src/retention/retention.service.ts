@@ -18,6 +18,7 @@ export const DAY = 24 * 3600_000;
 export const RATE_WINDOW_DAYS = 3;
 const SETTINGS_KEY = 'retention';
 const BATCH = 200;
+const UNLINKS_IN_FLIGHT = 8;
 /** At most one `retention.deleted` system event per this long; the deletions list has every item. */
 const EVENT_EVERY_MS = 10 * 60_000;
 
@@ -381,13 +382,19 @@ export function createRetentionService(deps: {
 
   /** Steps 2 and 3: unlink each file through the fs worker, then clear its pending record. */
   async function finish(relPaths: string[]): Promise<void> {
-    for (const relPath of relPaths) {
-      try {
-        await deps.fs.unlink(`${deps.nasRoot}/${relPath}`);
-      } catch (error) {
-        if (!(isStorageError(error) && error.errno === 'ENOENT')) throw error;
+    // A few unlinks in flight hide the worker's round trip; more would only queue on a NAS.
+    let next = 0;
+    const unlinkNext = async (): Promise<void> => {
+      while (next < relPaths.length) {
+        const relPath = relPaths[next++]!;
+        try {
+          await deps.fs.unlink(`${deps.nasRoot}/${relPath}`);
+        } catch (error) {
+          if (!(isStorageError(error) && error.errno === 'ENOENT')) throw error;
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: UNLINKS_IN_FLIGHT }, unlinkNext));
     db.transaction((tx) => {
       tx.delete(pendingDeletions).where(inArray(pendingDeletions.relPath, relPaths)).run();
       // A reconcile that walked the file before it was unlinked may have re-indexed it.
