@@ -15,3 +15,5 @@ export interface DeviceIdentity {
 export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
+
+export * from './compact.js';

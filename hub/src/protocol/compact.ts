@@ -1,0 +1,345 @@
+/**
+ * The compact encoding microcontrollers read: camera settings and commands as tag-length-value records,
+ * little-endian. The same bytes travel in photo-upload replies (`Accept: application/x-hearth-tlv`) and
+ * over the BLE settings characteristic. Byte layout: docs/protocols.md, "Compact encoding"; test
+ * vectors shared with the firmware's host tests: docs/protocol-vectors.json.
+ */
+
+export const COMPACT_MAGIC = 0x48; // 'H'
+export const COMPACT_VERSION = 1;
+export const COMPACT_MEDIA_TYPE = 'application/x-hearth-tlv';
+/** One BLE attribute value at most (ATT caps it at 512 bytes). */
+export const COMPACT_MAX_BYTES = 512;
+
+export const FRAME_KINDS = { settings: 0x01, commands: 0x02, uploadReply: 0x03 } as const;
+export type FrameKind = keyof typeof FRAME_KINDS;
+
+/** Frame sizes by the names esp32-camera uses; the wire carries the index in this list. */
+export const FRAME_SIZES = ['QVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'] as const;
+export type FrameSize = (typeof FRAME_SIZES)[number];
+
+export interface CameraSettings {
+  /** Increases with every change the hub makes; the device reports the last one it applied. */
+  settingsVersion?: number;
+  frameSize?: FrameSize;
+  /** esp32-camera's scale: lower is better, 10–63. */
+  jpegQuality?: number;
+  wakeIntervalSeconds?: number;
+  pirEnabled?: boolean;
+  burstLength?: number;
+}
+
+export const COMMAND_KINDS = ['capture_now', 'start_stream', 'stop_stream', 'sleep', 'reboot'] as const;
+export type CommandKind = (typeof COMMAND_KINDS)[number];
+
+export interface DeviceCommand {
+  id: number;
+  kind: CommandKind;
+  /** start_stream: seconds to stream (u16); sleep: seconds to sleep (u32). */
+  seconds?: number;
+}
+
+/** A command of a kind this side does not know: skipped, but its id can still be acknowledged. */
+export interface UnknownCommand {
+  id: number;
+  kind: null;
+  code: number;
+}
+
+export interface UploadReply {
+  stored: number;
+  duplicates: number;
+  /** The hub's clock, ms since the epoch: lets a device without RTC set its own. */
+  hubTime: number;
+  settings?: CameraSettings;
+  commands: (DeviceCommand | UnknownCommand)[];
+}
+
+export class CompactError extends Error {
+  override name = 'CompactError';
+}
+
+const TAG = {
+  settingsVersion: 0x01,
+  frameSize: 0x02,
+  jpegQuality: 0x03,
+  wakeIntervalSeconds: 0x04,
+  pirEnabled: 0x05,
+  burstLength: 0x06,
+  command: 0x10,
+  stored: 0x20,
+  duplicates: 0x21,
+  hubTime: 0x22,
+} as const;
+
+const COMMAND_CODE: Record<CommandKind, number> = {
+  capture_now: 0x01,
+  start_stream: 0x02,
+  stop_stream: 0x03,
+  sleep: 0x04,
+  reboot: 0x05,
+};
+
+/** Valid ranges; the hub's settings API enforces the same ones. */
+export const SETTING_LIMITS = {
+  jpegQuality: [10, 63],
+  wakeIntervalSeconds: [10, 86_400],
+  burstLength: [1, 10],
+  streamSeconds: [1, 3600],
+  sleepSeconds: [1, 604_800],
+} as const;
+
+function inRange(name: keyof typeof SETTING_LIMITS, value: number): number {
+  const [min, max] = SETTING_LIMITS[name];
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new CompactError(`${name} ${value} is outside ${min}–${max}`);
+  return value;
+}
+
+class Writer {
+  private readonly bytes: number[] = [];
+  constructor(kind: FrameKind) {
+    this.bytes.push(COMPACT_MAGIC, COMPACT_VERSION, FRAME_KINDS[kind]);
+  }
+  record(tag: number, value: number[]): void {
+    if (value.length > 255) throw new CompactError(`record 0x${tag.toString(16)} is longer than 255 bytes`);
+    this.bytes.push(tag, value.length, ...value);
+  }
+  done(): Uint8Array {
+    if (this.bytes.length > COMPACT_MAX_BYTES)
+      throw new CompactError(`frame of ${this.bytes.length} bytes exceeds ${COMPACT_MAX_BYTES}`);
+    return Uint8Array.from(this.bytes);
+  }
+}
+
+const u8 = (n: number) => [n & 0xff];
+const u16 = (n: number) => [n & 0xff, (n >>> 8) & 0xff];
+const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+function u64(n: number): number[] {
+  const low = n % 2 ** 32;
+  return [...u32(low), ...u32(Math.floor(n / 2 ** 32))];
+}
+
+function writeSettings(writer: Writer, settings: CameraSettings): void {
+  if (settings.settingsVersion !== undefined) {
+    if (
+      !Number.isInteger(settings.settingsVersion) ||
+      settings.settingsVersion < 0 ||
+      settings.settingsVersion > 0xffffffff
+    )
+      throw new CompactError(`settingsVersion ${settings.settingsVersion} is not a u32`);
+    writer.record(TAG.settingsVersion, u32(settings.settingsVersion));
+  }
+  if (settings.frameSize !== undefined) {
+    const index = FRAME_SIZES.indexOf(settings.frameSize);
+    if (index < 0) throw new CompactError(`unknown frame size ${settings.frameSize}`);
+    writer.record(TAG.frameSize, u8(index));
+  }
+  if (settings.jpegQuality !== undefined)
+    writer.record(TAG.jpegQuality, u8(inRange('jpegQuality', settings.jpegQuality)));
+  if (settings.wakeIntervalSeconds !== undefined)
+    writer.record(TAG.wakeIntervalSeconds, u32(inRange('wakeIntervalSeconds', settings.wakeIntervalSeconds)));
+  if (settings.pirEnabled !== undefined) writer.record(TAG.pirEnabled, u8(settings.pirEnabled ? 1 : 0));
+  if (settings.burstLength !== undefined)
+    writer.record(TAG.burstLength, u8(inRange('burstLength', settings.burstLength)));
+}
+
+function writeCommand(writer: Writer, command: DeviceCommand): void {
+  if (!Number.isInteger(command.id) || command.id < 1 || command.id > 0xffffffff)
+    throw new CompactError(`command id ${command.id} is not a positive u32`);
+  const code = COMMAND_CODE[command.kind];
+  if (code === undefined) throw new CompactError(`unknown command ${command.kind}`);
+  const args =
+    command.kind === 'start_stream'
+      ? u16(inRange('streamSeconds', command.seconds ?? 60))
+      : command.kind === 'sleep'
+        ? u32(inRange('sleepSeconds', command.seconds ?? 0))
+        : [];
+  writer.record(TAG.command, [...u32(command.id), code, ...args]);
+}
+
+export function encodeSettings(settings: CameraSettings): Uint8Array {
+  const writer = new Writer('settings');
+  writeSettings(writer, settings);
+  return writer.done();
+}
+
+export function encodeCommands(commands: DeviceCommand[]): Uint8Array {
+  const writer = new Writer('commands');
+  for (const command of commands) writeCommand(writer, command);
+  return writer.done();
+}
+
+export function encodeUploadReply(reply: UploadReply): Uint8Array {
+  const writer = new Writer('uploadReply');
+  writer.record(TAG.stored, u8(Math.min(reply.stored, 255)));
+  writer.record(TAG.duplicates, u8(Math.min(reply.duplicates, 255)));
+  writer.record(TAG.hubTime, u64(reply.hubTime));
+  if (reply.settings) writeSettings(writer, reply.settings);
+  for (const command of reply.commands) if (command.kind !== null) writeCommand(writer, command);
+  return writer.done();
+}
+
+interface Decoded {
+  kind: FrameKind;
+  settings: CameraSettings;
+  commands: (DeviceCommand | UnknownCommand)[];
+  stored?: number;
+  duplicates?: number;
+  hubTime?: number;
+}
+
+const FIXED_LENGTH: Partial<Record<number, number>> = {
+  [TAG.settingsVersion]: 4,
+  [TAG.frameSize]: 1,
+  [TAG.jpegQuality]: 1,
+  [TAG.wakeIntervalSeconds]: 4,
+  [TAG.pirEnabled]: 1,
+  [TAG.burstLength]: 1,
+  [TAG.stored]: 1,
+  [TAG.duplicates]: 1,
+  [TAG.hubTime]: 8,
+};
+
+/** Tags each frame kind may carry; any other tag is skipped, as tags from a newer hub would be. */
+const ALLOWED: Record<FrameKind, Set<number>> = {
+  settings: new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06]),
+  commands: new Set([TAG.command]),
+  uploadReply: new Set([
+    0x01,
+    0x02,
+    0x03,
+    0x04,
+    0x05,
+    0x06,
+    TAG.command,
+    TAG.stored,
+    TAG.duplicates,
+    TAG.hubTime,
+  ]),
+};
+
+/** Decodes any frame; throws CompactError naming what is wrong. */
+export function decodeCompact(bytes: Uint8Array): Decoded {
+  if (bytes.length > COMPACT_MAX_BYTES)
+    throw new CompactError(`frame longer than ${COMPACT_MAX_BYTES} bytes`);
+  if (bytes.length < 3) throw new CompactError('frame shorter than its 3-byte header');
+  if (bytes[0] !== COMPACT_MAGIC) throw new CompactError('bad magic (expected 0x48)');
+  if (bytes[1] !== COMPACT_VERSION) throw new CompactError(`unsupported version ${bytes[1]}`);
+  const kind = (Object.keys(FRAME_KINDS) as FrameKind[]).find((name) => FRAME_KINDS[name] === bytes[2]);
+  if (!kind) throw new CompactError(`unknown frame kind 0x${bytes[2]!.toString(16).padStart(2, '0')}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Decoded = { kind, settings: {}, commands: [] };
+  const seen = new Set<number>();
+  let at = 3;
+  while (at < bytes.length) {
+    if (at + 2 > bytes.length) throw new CompactError(`truncated record header at byte ${at}`);
+    const tag = bytes[at]!;
+    const length = bytes[at + 1]!;
+    const value = at + 2;
+    if (value + length > bytes.length)
+      throw new CompactError(`record 0x${tag.toString(16).padStart(2, '0')} at byte ${at} runs past the end`);
+    at = value + length;
+    if (!ALLOWED[kind].has(tag)) continue;
+    const fixed = FIXED_LENGTH[tag];
+    if (fixed !== undefined) {
+      if (length !== fixed)
+        throw new CompactError(
+          `record 0x${tag.toString(16).padStart(2, '0')} has length ${length}, expected ${fixed}`,
+        );
+      if (seen.has(tag))
+        throw new CompactError(`record 0x${tag.toString(16).padStart(2, '0')} appears twice`);
+      seen.add(tag);
+    }
+    switch (tag) {
+      case TAG.settingsVersion:
+        out.settings.settingsVersion = view.getUint32(value, true);
+        break;
+      case TAG.frameSize: {
+        const size = FRAME_SIZES[bytes[value]!];
+        if (!size) throw new CompactError(`frame size index ${bytes[value]} is unknown`);
+        out.settings.frameSize = size;
+        break;
+      }
+      case TAG.jpegQuality:
+        out.settings.jpegQuality = inRange('jpegQuality', bytes[value]!);
+        break;
+      case TAG.wakeIntervalSeconds:
+        out.settings.wakeIntervalSeconds = inRange('wakeIntervalSeconds', view.getUint32(value, true));
+        break;
+      case TAG.pirEnabled:
+        if (bytes[value]! > 1) throw new CompactError(`pirEnabled must be 0 or 1, not ${bytes[value]}`);
+        out.settings.pirEnabled = bytes[value] === 1;
+        break;
+      case TAG.burstLength:
+        out.settings.burstLength = inRange('burstLength', bytes[value]!);
+        break;
+      case TAG.command: {
+        if (length < 5) throw new CompactError(`command record of ${length} bytes is shorter than 5`);
+        const id = view.getUint32(value, true);
+        if (id === 0) throw new CompactError('command id 0 is reserved');
+        const code = bytes[value + 4]!;
+        const kind = (Object.keys(COMMAND_CODE) as CommandKind[]).find((name) => COMMAND_CODE[name] === code);
+        const args = length - 5;
+        if (!kind) out.commands.push({ id, kind: null, code });
+        else if (kind === 'start_stream') {
+          if (args !== 2) throw new CompactError(`start_stream takes 2 argument bytes, not ${args}`);
+          out.commands.push({ id, kind, seconds: inRange('streamSeconds', view.getUint16(value + 5, true)) });
+        } else if (kind === 'sleep') {
+          if (args !== 4) throw new CompactError(`sleep takes 4 argument bytes, not ${args}`);
+          out.commands.push({ id, kind, seconds: inRange('sleepSeconds', view.getUint32(value + 5, true)) });
+        } else {
+          if (args !== 0) throw new CompactError(`${kind} takes no arguments, not ${args} bytes`);
+          out.commands.push({ id, kind });
+        }
+        break;
+      }
+      case TAG.stored:
+        out.stored = bytes[value]!;
+        break;
+      case TAG.duplicates:
+        out.duplicates = bytes[value]!;
+        break;
+      case TAG.hubTime:
+        out.hubTime = view.getUint32(value, true) + view.getUint32(value + 4, true) * 2 ** 32;
+        break;
+    }
+  }
+  return out;
+}
+
+export function decodeSettings(bytes: Uint8Array): CameraSettings {
+  const frame = decodeCompact(bytes);
+  if (frame.kind !== 'settings') throw new CompactError(`expected a settings frame, got ${frame.kind}`);
+  return frame.settings;
+}
+
+export function decodeCommands(bytes: Uint8Array): (DeviceCommand | UnknownCommand)[] {
+  const frame = decodeCompact(bytes);
+  if (frame.kind !== 'commands') throw new CompactError(`expected a commands frame, got ${frame.kind}`);
+  return frame.commands;
+}
+
+export function decodeUploadReply(bytes: Uint8Array): UploadReply {
+  const frame = decodeCompact(bytes);
+  if (frame.kind !== 'uploadReply') throw new CompactError(`expected an upload reply, got ${frame.kind}`);
+  if (frame.stored === undefined || frame.duplicates === undefined || frame.hubTime === undefined)
+    throw new CompactError('an upload reply needs stored, duplicates and hubTime');
+  return {
+    stored: frame.stored,
+    duplicates: frame.duplicates,
+    hubTime: frame.hubTime,
+    ...(Object.keys(frame.settings).length > 0 ? { settings: frame.settings } : {}),
+    commands: frame.commands,
+  };
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+export function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, '');
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(clean)) throw new CompactError('not an even-length hex string');
+  return Uint8Array.from(clean.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+}
