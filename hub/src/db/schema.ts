@@ -4,6 +4,7 @@ export * from '../devices/devices.schema.js';
 export * from '../events/events.schema.js';
 export * from '../exports/exports.schema.js';
 export * from '../jobs/jobs.schema.js';
+export * from '../photos/photos.schema.js';
 export * from '../recording/recording.schema.js';
 export * from '../retention/retention.schema.js';
 export * from '../settings/settings.schema.js';

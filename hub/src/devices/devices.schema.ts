@@ -13,6 +13,12 @@ export const devices = sqliteTable('devices', {
   hardwareId: text('hardware_id').unique(),
   status: text('status', { enum: DEVICE_STATUSES }).notNull().default('new'),
   lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
+  /** As the device last reported them (photo uploads, BLE status). */
+  batteryMv: integer('battery_mv'),
+  rssi: integer('rssi'),
+  firmware: text('firmware'),
+  lastWakeReason: text('last_wake_reason'),
+  lastWakeAt: integer('last_wake_at'),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { type CameraPriority, cameras } from '../cameras/cameras.schema.js';
 import { cameraIdSchema } from '../cameras/cameras.service.js';
@@ -219,26 +219,32 @@ export function createRetentionService(deps: {
     return rows;
   }
 
+  /**
+   * Totals come from `segment_totals` (kept by triggers, migration 0006); the oldest start and the recent
+   * window are index range reads per camera, so this costs the same at a million rows as at a thousand.
+   */
   function aggregateSegments(since: number) {
-    return db.$client
+    const totals = db.$client
       .prepare(
-        `select camera_id as cameraId, count(*) as n, sum(bytes) as used, min(start_at) as oldest,
+        `select camera_id as cameraId, sum(n) as n, sum(bytes) as used,
            sum(case when location = 'nas' then bytes else 0 end) as nasBytes,
-           sum(case when location = 'nas' and protected = 1 then bytes else 0 end) as protectedBytes,
-           sum(case when start_at >= ? then bytes else 0 end) as recentBytes,
-           min(case when start_at >= ? then start_at end) as recentFrom
-         from segments group by camera_id`,
+           sum(case when location = 'nas' and protected = 1 then bytes else 0 end) as protectedBytes
+         from segment_totals group by camera_id having sum(n) > 0`,
       )
-      .all(since, since) as {
-      cameraId: string;
-      n: number;
-      used: number;
-      oldest: number | null;
-      nasBytes: number;
-      protectedBytes: number;
-      recentBytes: number;
-      recentFrom: number | null;
-    }[];
+      .all() as { cameraId: string; n: number; used: number; nasBytes: number; protectedBytes: number }[];
+    const oldest = db.$client.prepare('select min(start_at) as at from segments where camera_id = ?');
+    const recent = db.$client.prepare(
+      'select coalesce(sum(bytes), 0) as bytes, min(start_at) as first from segments where camera_id = ? and start_at >= ?',
+    );
+    return totals.map((row) => {
+      const window = recent.get(row.cameraId, since) as { bytes: number; first: number | null };
+      return {
+        ...row,
+        oldest: (oldest.get(row.cameraId) as { at: number | null }).at,
+        recentBytes: window.bytes,
+        recentFrom: window.first,
+      };
+    });
   }
 
   function categoryUsage(budget: Budget): CategoryUsage[] {
@@ -597,12 +603,11 @@ export function createRetentionService(deps: {
     }
 
     // How many bytes the global limits still want gone: over the cap, or under the free-space floor.
-    const recordingBytes =
-      db
-        .select({ total: sql<number>`coalesce(sum(${segments.bytes}), 0)` })
-        .from(segments)
-        .where(eq(segments.location, 'nas'))
-        .get()?.total ?? 0;
+    const recordingBytes = (
+      db.$client
+        .prepare("select coalesce(sum(bytes), 0) as total from segment_totals where location = 'nas'")
+        .get() as { total: number }
+    ).total;
     const otherBytes = [...categories.values()].reduce((sum, c) => sum + c.usage().usedBytes, 0);
     const space = await deps.fs.statfs(deps.nasRoot);
     const minFree = minFreeOf(budget, space.totalBytes) ?? 0;
