@@ -60,7 +60,7 @@ export interface Settings {
 
 export type CameraKind = 'demo' | 'rtsp' | 'mjpeg' | 'esp32' | 'node';
 export type PowerProfile = 'mains' | 'battery';
-export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled';
+export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled' | 'paused';
 
 export interface RecorderState {
   state: RecorderStateName;
@@ -152,9 +152,58 @@ export interface ClipExport {
   error: string | null;
 }
 
+export interface DayLimits {
+  maxDays: number;
+  minDays: number;
+}
+
+/** The storage budget (`GET/PUT /api/retention`). */
+export interface RetentionBudget {
+  maxBytes: number;
+  minFreePercent: number;
+  minFreeBytes: number;
+  defaults: DayLimits;
+  cameras: Record<string, Partial<DayLimits>>;
+  categories: Record<string, { maxBytes: number }>;
+}
+
+export interface CameraStorage {
+  cameraId: string;
+  usedBytes: number;
+  segments: number;
+  protectedBytes: number;
+  maxDays: number;
+  minDays: number;
+  recordingPaused: boolean;
+  oldest: number | null;
+  dailyBytes: number;
+  forecastDays: number | null;
+}
+
 export interface StorageStatus {
   nas: NasHealth;
   spool: { usedBytes: number; quotaBytes: number; segments: number };
+  limits: RetentionBudget & { minFreeEffectiveBytes: number | null; capacityBytes: number | null };
+  categories: { name: string; usedBytes: number; items: number; oldest: number | null; maxBytes: number }[];
+  cameras: CameraStorage[];
+  lastRun: {
+    at: number;
+    deleted: number;
+    bytes: number;
+    brokenMinimums: string[];
+    shortfallBytes: number;
+  } | null;
+}
+
+export interface RetentionDeletion {
+  id: number;
+  at: number;
+  category: string;
+  cameraId: string;
+  relPath: string;
+  startAt: number;
+  bytes: number;
+  reason: 'max_days' | 'category' | 'global' | 'global_min_broken';
 }
 
 export interface NasHealth {
@@ -366,7 +415,16 @@ export const api = {
     return data(client['system-events'].$get({ query: q }));
   },
 
-  storageStatus: (): Promise<StorageStatus> => data(client.storage.$get()),
+  storageStatus: async (): Promise<StorageStatus> =>
+    (await data(client.storage.$get())) as unknown as StorageStatus,
+  retention: async (): Promise<RetentionBudget> =>
+    (await data(client.retention.$get())) as unknown as RetentionBudget,
+  saveRetention: async (json: RetentionBudget): Promise<RetentionBudget> =>
+    (await data(client.retention.$put({ json }))) as unknown as RetentionBudget,
+  retentionDeletions: async (limit = 50): Promise<{ deletions: RetentionDeletion[] }> =>
+    (await data(client.retention.deletions.$get({ query: { limit: String(limit) } }))) as unknown as {
+      deletions: RetentionDeletion[];
+    },
 
   listCameras: async (): Promise<{ cameras: Camera[] }> =>
     (await data(client.cameras.$get())) as unknown as { cameras: Camera[] },

@@ -12,6 +12,7 @@ import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
 import { NotFoundPage } from './pages/not-found';
 import { SettingsPage } from './pages/settings';
+import { StoragePage } from './pages/storage';
 import { UsersPage } from './pages/users';
 import { authStore, boot } from './session';
 import { useStore } from './store';
@@ -66,6 +67,7 @@ export function App() {
               <Route path="/cameras/:id/settings" component={CameraSettingsPage} />
               <Route path="/devices" component={DevicesPage} />
               <Route path="/events" component={EventsPage} />
+              <Route path="/storage" component={StoragePage} />
               <Route path="/users" component={UsersPage} />
               <Route path="/settings" component={SettingsPage} />
               <Route default component={NotFoundPage} />

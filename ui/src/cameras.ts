@@ -21,7 +21,14 @@ export function useCanManage(): boolean {
 }
 
 /** What a camera's badge says. */
-export type CameraStatus = 'recording' | 'starting' | 'reconnecting' | 'failed' | 'idle' | 'disabled';
+export type CameraStatus =
+  | 'recording'
+  | 'starting'
+  | 'reconnecting'
+  | 'failed'
+  | 'paused'
+  | 'idle'
+  | 'disabled';
 
 export function cameraStatus(camera: Camera): CameraStatus {
   if (!camera.enabled) return 'disabled';
@@ -30,6 +37,7 @@ export function cameraStatus(camera: Camera): CameraStatus {
     case 'starting':
     case 'reconnecting':
     case 'failed':
+    case 'paused':
       return camera.recorder.state;
     default:
       // Enabled but not recording: recording switched off, or a battery camera sending photos.

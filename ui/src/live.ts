@@ -30,6 +30,11 @@ export type RecordingChange =
   | { change: 'segment-updated'; segment: Segment }
   | { change: 'nas'; health: NasHealth };
 
+/** After each retention run, and when recording pauses or resumes for want of space. */
+export type StorageChange =
+  | { change: 'retention'; report: { at: number; deleted: number; bytes: number } }
+  | { change: 'paused' | 'resumed'; cameraId: string };
+
 /** Export progress; the hub may send it on `exports` or on `jobs` (see `exportFrom`). */
 export interface ExportChange {
   change: 'export';
@@ -43,6 +48,7 @@ export interface LiveTopics {
   cameras: CameraChange;
   recording: RecordingChange;
   exports: unknown;
+  storage: StorageChange;
   hello: unknown;
   resync: unknown;
 }
@@ -63,6 +69,7 @@ const NAMES: LiveTopic[] = [
   'cameras',
   'recording',
   'exports',
+  'storage',
 ];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

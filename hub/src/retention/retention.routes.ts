@@ -46,7 +46,10 @@ export function retentionRoutes(deps: {
       validate('json', budgetSchema),
       (c) => {
         try {
-          return c.json(retention.replace(c.req.valid('json')));
+          const saved = retention.replace(c.req.valid('json'));
+          // A tighter budget applies now, not at the next interval.
+          retention.runSoon();
+          return c.json(saved);
         } catch (error) {
           if (error instanceof RetentionRefused) throw new AppError(422, 'retention_refused', error.message);
           throw error;

@@ -511,7 +511,12 @@ export function createRetentionService(deps: {
           severity: 'error',
           subject: 'storage',
           message: `Storage is ${full ? 'full' : 'below its free-space minimum'} and only protected footage is left: recording paused for ${victims.map((c) => c.cameraId).join(', ')} (lowest priority first). Unprotect footage or raise the limits.`,
-          details: { cameras: victims, shortfallBytes: excess },
+          details: {
+            cameras: victims,
+            list: victims.map((c) => c.cameraId).join(', '),
+            full,
+            shortfallBytes: excess,
+          },
         });
       return;
     }
@@ -529,7 +534,7 @@ export function createRetentionService(deps: {
       severity: 'info',
       subject: 'storage',
       message: `Storage has room again: recording resumed for ${resumed.join(', ')}.`,
-      details: { cameras: resumed },
+      details: { cameras: resumed, list: resumed.join(', ') },
     });
   }
 
@@ -677,6 +682,7 @@ export function createRetentionService(deps: {
         message: `The storage limits forced deleting footage inside the minimum days of: ${[...broken].join(', ')}.`,
         details: {
           cameras: [...broken].map((id) => ({ cameraId: id, minDays: limitsFor(budget, id).minDays })),
+          list: [...broken].join(', '),
         },
       });
     }
@@ -705,7 +711,7 @@ export function createRetentionService(deps: {
           )
             .map(([id, entry]) => `${id} ${entry.count} (${formatBytes(entry.bytes)})`)
             .join(', ')}.`,
-          details: unreported,
+          details: { ...unreported, size: formatBytes(unreported.bytes) },
         });
         unreported = { deleted: 0, bytes: 0, perCamera: {} };
       }
@@ -747,6 +753,10 @@ export function createRetentionService(deps: {
     /** Merges top-level fields (`cameras` is replaced as a whole). */
     update: (patch: BudgetPatch) => save({ ...read(), ...patch } as Budget),
     runRetention,
+    /** Starts a run in the background; a failure is logged, as a loop pass's would be. */
+    runSoon(): void {
+      runRetention().catch((error: unknown) => deps.log.error({ err: error }, 'retention run failed'));
+    },
     finishPending,
     /** True when the guard's last look at the NAS shows less free space than the floor. */
     belowFreeFloor(): boolean {

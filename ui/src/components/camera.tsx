@@ -91,6 +91,7 @@ const REASONS: Record<string, true> = {
   'storage.reason.no_marker': true,
   'storage.reason.probe_failed': true,
   'storage.reason.probe_timeout': true,
+  'storage.reason.full': true,
 };
 
 function NoPicture({ label }: { label: string }) {

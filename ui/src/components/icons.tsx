@@ -24,6 +24,7 @@ const PATHS = {
   shield: 'M12 2.5 4 5.5v6c0 5 3.4 8.6 8 10 4.6-1.4 8-5 8-10v-6zM8.5 12l2.5 2.5 4.5-5',
   edit: 'M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4',
   history: `M3.5 12a8.5 8.5 0 1 0 2.5-6M3 3.5V8h4.5M12 7.5V12l3 2`,
+  storage: 'M3 5h18v5H3zM3 14h18v5H3zM7 7.5h.5M7 16.5h.5',
   scissors: `${circle(6, 6, 2.8)}${circle(6, 18, 2.8)}M8.3 7.7 20 18M8.3 16.3 20 6`,
 } as const;
 

@@ -19,6 +19,7 @@ const NAV: NavItem[] = [
   { href: '/cameras', label: 'nav.cameras', icon: 'camera' },
   { href: '/devices', label: 'nav.devices', icon: 'devices' },
   { href: '/events', label: 'nav.events', icon: 'events' },
+  { href: '/storage', label: 'nav.storage', icon: 'storage' },
   { href: '/users', label: 'nav.users', icon: 'users', ownerOnly: true },
   { href: '/settings', label: 'nav.settings', icon: 'settings' },
 ];
