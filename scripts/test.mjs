@@ -2,7 +2,8 @@
 // `npm test`: brings the build up to date (some tests run the compiled hub as a real process,
 // as production does), then runs every workspace's tests with Node's own runner on the sources.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,9 +37,19 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Every test's temporary folders (data dirs, fake NAS folders, browser profiles) go under one folder
+// that is removed afterwards, so repeated runs never fill the disk. Mounts a test left behind are
+// detached (lazily, so a hung one cannot block) before anything is deleted.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'hearth-tests-'));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--conditions=development', '--test', '--test-concurrency=2', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', TMPDIR: scratch } },
 );
+const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+  .split('\n')
+  .map((line) => line.split(' ')[4])
+  .filter((point) => point?.startsWith(`${scratch}/`));
+for (const point of mounted.reverse()) spawnSync('umount', ['-l', point]);
+rmSync(scratch, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,11 @@ import { createPictureCache } from './live/picture-cache.js';
 import { createPictureRepo } from './live/pictures.repo.js';
 import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { sweepPhotoLeftovers } from './photos/leftovers.js';
+import { createPhotoFiles } from './photos/photo-files.js';
+import { incomingDir } from './photos/photos.routes.js';
+import { createPhotoService } from './photos/photos.service.js';
+import { registerPhotoProcessing } from './photos/processing.js';
 import { createPlaybackService } from './playback/playback.service.js';
 import { createRecordingService } from './recording/recording.service.js';
 import { reconcileRoot } from './recording/reindex.js';
@@ -84,6 +90,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const live = createH264LiveSources({ log: log.child({ part: 'live' }) });
   cameras.onChange((id) => void live.cameraChanged(id));
   const segments = createSegmentRepo(db);
+  const photoFiles = createPhotoFiles(db);
   const nasFs = createFsWorker({ timeoutMs: config.storage.nasTimeoutMs });
   const guard = createNasGuard({
     root: config.nasDir,
@@ -96,7 +103,10 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     dir: config.storage.spoolDir,
     quotaBytes: config.storage.spoolQuotaBytes,
     onDrop: (dropped) => {
-      for (const file of dropped) segments.removeByRelPath(file.relPath);
+      for (const file of dropped) {
+        segments.removeByRelPath(file.relPath);
+        photoFiles.dropped(file.relPath);
+      }
       systemEvents.record({
         kind: 'spool.dropped',
         severity: 'error',
@@ -128,6 +138,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     log: log.child({ part: 'recording' }),
     systemEvents,
     bus,
+    onSpoolMoved: (moved) => photoFiles.moved(moved.spooledAs, moved.relPath),
   });
   if (config.demo) cameras.seedDemoCameras();
   const pictures = createPictureService({
@@ -170,6 +181,33 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     recorders: recording,
   });
   retention.registerCategory(clipExports.storageCategory());
+  const photos = createPhotoService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'photos' }),
+    transfer,
+    removePlaced: async (placement) => {
+      if (placement.location === 'nas') await nasFs.unlink(path.join(config.nasDir, placement.relPath));
+      else await spool.remove(placement.relPath);
+    },
+    config: config.photos,
+    onStored: (ids) => photoProcessing.enqueue(ids),
+  });
+  const photoProcessing = registerPhotoProcessing({
+    db,
+    queue,
+    bus,
+    log: log.child({ part: 'photos' }),
+    dataDir: config.dataDir,
+    readOriginal: async (photo) => {
+      if (photo.location === 'spool') return readFile(path.join(config.storage.spoolDir, photo.relPath));
+      const chunks: Buffer[] = [];
+      for await (const chunk of nasFs.createReadStream(path.join(config.nasDir, photo.relPath)))
+        chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+  });
   const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
 
   const backups = registerDatabaseBackups({
@@ -248,6 +286,18 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         location: 'nas',
       });
       if (report.added || report.removed) log.info(report, 'NAS index reconciled');
+      const strays = await sweepPhotoLeftovers({
+        db,
+        fs: nasFs,
+        nasRoot: config.nasDir,
+        nasHealthy: guard.current().healthy,
+        spoolDir: config.storage.spoolDir,
+        incomingDir: incomingDir(config.dataDir),
+        now: clock.now(),
+        startedAt,
+      });
+      if (strays.removed.length)
+        log.info({ removed: strays.removed }, 'removed photo files a crash left without rows');
     },
   });
 
@@ -275,6 +325,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     clipExports,
     playback,
     retention,
+    photos,
   });
   let openApi: unknown;
   const app = createHttpApp({
@@ -282,6 +333,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     api,
     uiDir: config.server.uiDir,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    streamedBodyPaths: ['/api/device/photos'],
     openApi: () => {
       openApi ??= buildOpenApi(app, { version: HUB_VERSION });
       return openApi;
@@ -317,6 +369,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         );
         server.once('error', reject);
       });
+      // Photos committed just before a crash, whose job was never enqueued.
+      photoProcessing.enqueueOrphans();
       queue.start();
       loops.start();
       const shownHost = ['0.0.0.0', '::'].includes(config.server.host) ? '127.0.0.1' : config.server.host;

@@ -60,6 +60,8 @@ export interface Settings {
 
 export type CameraKind = 'demo' | 'rtsp' | 'mjpeg' | 'esp32' | 'node';
 export type PowerProfile = 'mains' | 'battery';
+/** Who keeps recording longest when the storage is full and only protected footage is left. */
+export type CameraPriority = 'low' | 'normal' | 'high';
 export type RecorderStateName = 'starting' | 'recording' | 'reconnecting' | 'failed' | 'disabled' | 'paused';
 
 export interface RecorderState {
@@ -82,6 +84,7 @@ export interface Camera {
   record: boolean;
   segmentSeconds: number;
   enabled: boolean;
+  priority: CameraPriority;
   createdAt: string;
   updatedAt: string;
   recorder: RecorderState | null;
@@ -96,6 +99,7 @@ export interface CameraInput {
   record: boolean;
   segmentSeconds: number;
   enabled: boolean;
+  priority: CameraPriority;
 }
 
 /** A recorded segment as the recording topic and the day listing carry it (times in epoch ms). */

@@ -176,6 +176,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Photo uploads of battery cameras (`POST /api/device/photos`). */
+    photos: z
+      .object({
+        /** Largest upload body; past it, 413. */
+        maxUploadBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
+        maxPhotosPerUpload: z.number().int().min(1).max(50).default(10),
+        /** Uploads per device per minute; 0: no limit (tests). Past it, 429 with Retry-After. */
+        uploadsPerMinute: z.number().int().min(0).default(30),
+        /** A capture time further than this from the hub's clock is replaced by the receive time and flagged. */
+        clockToleranceSeconds: z.number().int().positive().default(600),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

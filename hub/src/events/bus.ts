@@ -5,7 +5,16 @@ import type { Clock } from '../clock.js';
  * Topics carried by the one live stream. Later features add theirs here
  * (photos, device status, alerts) so the UI and the stream agree on names.
  */
-export const TOPICS = ['system', 'devices', 'jobs', 'cameras', 'recording', 'exports', 'storage'] as const;
+export const TOPICS = [
+  'system',
+  'devices',
+  'jobs',
+  'cameras',
+  'recording',
+  'exports',
+  'storage',
+  'photos',
+] as const;
 export type Topic = (typeof TOPICS)[number];
 
 export interface LiveEvent {

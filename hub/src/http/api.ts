@@ -23,6 +23,8 @@ import type { H264LiveSources } from '../live/h264-live.js';
 import { liveRoutes, type ViewerRegistry } from '../live/live.routes.js';
 import type { PictureService } from '../live/pictures.service.js';
 import { thumbnailRoutes } from '../live/thumbnails.routes.js';
+import { devicePhotoRoutes } from '../photos/photos.routes.js';
+import type { PhotoService } from '../photos/photos.service.js';
 import { playbackRoutes } from '../playback/playback.routes.js';
 import type { PlaybackService } from '../playback/playback.service.js';
 import { recordingRoutes } from '../recording/recording.routes.js';
@@ -59,6 +61,7 @@ export interface ApiDeps {
   pictures: PictureService;
   clipExports: ExportService;
   retention: RetentionService;
+  photos: PhotoService;
   playback: PlaybackService;
 }
 
@@ -79,6 +82,16 @@ export function buildApi(deps: ApiDeps) {
     .route('/users', userRoutes({ allow, users: deps.users }))
     .route('/devices', deviceRoutes({ allow, devices: deps.devices }))
     .route('/device', deviceSelfRoutes({ allow, devices: deps.devices }))
+    .route(
+      '/device',
+      devicePhotoRoutes({
+        allow,
+        photos: deps.photos,
+        dataDir: deps.config.dataDir,
+        maxUploadBytes: deps.config.photos.maxUploadBytes,
+        maxPhotosPerUpload: deps.config.photos.maxPhotosPerUpload,
+      }),
+    )
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
     .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))
     .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }))

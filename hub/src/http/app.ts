@@ -35,6 +35,8 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
   api: Api;
   uiDir: string;
   bodyLimitBytes: number;
+  /** Paths that stream their bodies and enforce their own, larger limits (photo uploads). */
+  streamedBodyPaths?: string[];
   openApi: () => unknown;
 }) {
   const app = new Hono<AppEnv>();
@@ -68,17 +70,16 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        throw new AppError(413, 'payload_too_large', `Request body over ${deps.bodyLimitBytes} bytes.`, {
-          limitBytes: deps.bodyLimitBytes,
-        });
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.bodyLimitBytes,
+    onError: () => {
+      throw new AppError(413, 'payload_too_large', `Request body over ${deps.bodyLimitBytes} bytes.`, {
+        limitBytes: deps.bodyLimitBytes,
+      });
+    },
+  });
+  const streamed = new Set(deps.streamedBodyPaths ?? []);
+  app.use('/api/*', (c, next) => (streamed.has(c.req.path) ? next() : limitBody(c, next)));
 
   app.get('/api/openapi.json', (c) => c.json(deps.openApi()));
   app.route('/api', deps.api);

@@ -72,6 +72,8 @@ export function createRecordingService(deps: {
   log: Logger;
   systemEvents: SystemEventService;
   bus: EventBus;
+  /** The spool is shared (photos wait in it too): told of every file the drain moved to the NAS. */
+  onSpoolMoved?: (moved: { spooledAs: string; relPath: string }) => void;
 }) {
   const { cameras, segments, storage, config, log } = deps;
   const supervisors = new Map<string, Supervisor>();
@@ -300,7 +302,10 @@ export function createRecordingService(deps: {
   let draining: Promise<number> | undefined;
   function drainSpool(): Promise<number> {
     draining ??= storage.transfer
-      .drainSpool((moved) => segments.move(moved.spooledAs, 'nas', moved.relPath))
+      .drainSpool((moved) => {
+        segments.move(moved.spooledAs, 'nas', moved.relPath);
+        deps.onSpoolMoved?.(moved);
+      })
       .catch((error: Error) => {
         log.warn({ err: error }, 'spool drain stopped; it resumes when the NAS is healthy');
         return 0;

@@ -338,7 +338,8 @@ export function createRetentionService(deps: {
       }
     }
     const capacity = current.limits.capacityBytes;
-    if (capacity !== null && needed > capacity) {
+    // Nothing asked for (no minimums with a rate) always fits, even on a disk already past its floor.
+    if (capacity !== null && needed > 0 && needed > capacity) {
       throw new RetentionRefused(
         `The minimum days do not fit at the current daily rates: they need ${formatBytes(needed)} (${needs.join(', ')}) but only ${formatBytes(Math.max(0, capacity))} fit under the global limits.`,
       );

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cameras } from '../cameras/cameras.schema.js';
@@ -61,7 +61,12 @@ async function setup(options: { root?: string; health?: () => Partial<NasHealth>
     const name = { cameraId, startAt };
     const relPath = segmentRelPath(`${cameraId}_${stamp(startAt)}.mp4`, name);
     mkdirSync(path.dirname(path.join(root, relPath)), { recursive: true });
-    writeFileSync(path.join(root, relPath), Buffer.alloc(bytes, 1));
+    // Real bytes where free space is measured; above 1 MiB a sparse file of that size (no disk used).
+    if (bytes <= 1024 * KiB) writeFileSync(path.join(root, relPath), Buffer.alloc(bytes, 1));
+    else {
+      writeFileSync(path.join(root, relPath), '');
+      truncateSync(path.join(root, relPath), bytes);
+    }
     segments.insert({
       cameraId,
       startAt,
@@ -93,6 +98,7 @@ async function setup(options: { root?: string; health?: () => Partial<NasHealth>
   async function close() {
     await fs.close();
     closeDatabase(db);
+    if (!options.root) rmSync(dir, { recursive: true, force: true });
   }
   return { db, root, clock, retention, systemEvents, add, rows, reconcile, close, fs };
 }

@@ -1,5 +1,13 @@
 import { useState } from 'preact/hooks';
-import { ApiError, api, type Camera, type CameraInput, type CameraKind, type PowerProfile } from '../api';
+import {
+  ApiError,
+  api,
+  type Camera,
+  type CameraInput,
+  type CameraKind,
+  type CameraPriority,
+  type PowerProfile,
+} from '../api';
 import { type Translate, useT } from '../i18n';
 import {
   Alert,
@@ -33,6 +41,7 @@ const FIELDS = [
   'record',
   'segmentSeconds',
   'enabled',
+  'priority',
 ];
 
 const text = (form: FormData, name: string) => String(form.get(name) ?? '').trim();
@@ -110,6 +119,7 @@ export function CameraForm({
           record: power === 'battery' ? false : form.get('record') === 'on',
           segmentSeconds: Number(text(form, 'segmentSeconds')),
           enabled: form.get('enabled') === 'on',
+          priority: text(form, 'priority') as CameraPriority,
         };
         const newId = camera ? undefined : text(form, 'id');
         const problems = checkInput(newId === undefined ? body : { ...body, id: newId }, t);
@@ -224,6 +234,17 @@ export function CameraForm({
         >
           <option value="mains">{t('cameraForm.power.mains')}</option>
           <option value="battery">{t('cameraForm.power.battery')}</option>
+        </SelectField>
+        <SelectField
+          label={t('cameraForm.priority')}
+          name="priority"
+          defaultValue={camera?.priority ?? 'normal'}
+          hint={t('cameraForm.priorityHint')}
+          error={errors.fields.priority}
+        >
+          <option value="high">{t('cameraForm.priority.high')}</option>
+          <option value="normal">{t('cameraForm.priority.normal')}</option>
+          <option value="low">{t('cameraForm.priority.low')}</option>
         </SelectField>
         <TextField
           label={t('cameraForm.segmentSeconds')}
