@@ -30,6 +30,8 @@ import { createPictureCache } from './live/picture-cache.js';
 import { createPictureRepo } from './live/pictures.repo.js';
 import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { createDeviceSettings } from './photos/device-settings.js';
+import { createGallery } from './photos/gallery.js';
 import { sweepPhotoLeftovers } from './photos/leftovers.js';
 import { createPhotoFiles } from './photos/photo-files.js';
 import { incomingDir } from './photos/photos.routes.js';
@@ -208,6 +210,17 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       return Buffer.concat(chunks);
     },
   });
+  const gallery = createGallery({
+    db,
+    bus,
+    dataDir: config.dataDir,
+    removeOriginal: async (photo) => {
+      if (photo.location === 'nas') await nasFs.unlink(path.join(config.nasDir, photo.relPath));
+      else await spool.remove(photo.relPath);
+    },
+  });
+  retention.registerCategory(gallery.storageCategory());
+  const deviceSettings = createDeviceSettings({ db, clock, bus });
   const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
 
   const backups = registerDatabaseBackups({
@@ -326,6 +339,9 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     playback,
     retention,
     photos,
+    gallery,
+    deviceSettings,
+    openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
   let openApi: unknown;
   const app = createHttpApp({

@@ -23,10 +23,13 @@ import type { H264LiveSources } from '../live/h264-live.js';
 import { liveRoutes, type ViewerRegistry } from '../live/live.routes.js';
 import type { PictureService } from '../live/pictures.service.js';
 import { thumbnailRoutes } from '../live/thumbnails.routes.js';
-import { devicePhotoRoutes } from '../photos/photos.routes.js';
+import type { DeviceSettings } from '../photos/device-settings.js';
+import type { Gallery } from '../photos/gallery.js';
+import { devicePhotoRoutes, photoRoutes } from '../photos/photos.routes.js';
 import type { PhotoService } from '../photos/photos.service.js';
 import { playbackRoutes } from '../playback/playback.routes.js';
 import type { PlaybackService } from '../playback/playback.service.js';
+import type { ServableFile } from '../recording/file-response.js';
 import { recordingRoutes } from '../recording/recording.routes.js';
 import type { RecordingService } from '../recording/recording.service.js';
 import type { SegmentRepo } from '../recording/segments.repo.js';
@@ -62,6 +65,9 @@ export interface ApiDeps {
   clipExports: ExportService;
   retention: RetentionService;
   photos: PhotoService;
+  gallery: Gallery;
+  deviceSettings: DeviceSettings;
+  openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => Promise<ServableFile>;
   playback: PlaybackService;
 }
 
@@ -132,6 +138,18 @@ export function buildApi(deps: ApiDeps) {
       retentionRoutes({ allow, retention: deps.retention, spoolStatus: deps.recording.storageStatus }),
     )
     .route('/exports', exportRoutes({ allow, exports: deps.clipExports }))
+    .route(
+      '/',
+      photoRoutes({
+        allow,
+        gallery: deps.gallery,
+        deviceSettings: deps.deviceSettings,
+        settings: deps.settings,
+        cameraExists: deps.cameras.exists,
+        dataDir: deps.config.dataDir,
+        openOriginal: deps.openPhoto,
+      }),
+    )
     .route('/', playbackRoutes({ allow, playback: deps.playback }));
 }
 

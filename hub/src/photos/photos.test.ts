@@ -376,3 +376,85 @@ test('a photo whose processing keeps failing is retried with backoff, then marke
     'with growing pauses between them',
   );
 });
+
+test('gallery: a day of photos best shot first, derived images and the original, favourite and delete by role; camera settings and commands from the UI reach the next upload', async () => {
+  const member = await t.userWithRole('member');
+  const viewer = await t.userWithRole('viewer');
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: t.hub.settings.read().timeZone }).format(
+    new Date(NOW),
+  );
+  const list = await viewer.get(`/api/cameras/pet/photos?day=${day}`);
+  assert.equal(list.status, 200);
+  const burst = list.body.photos.filter((p: { burstId: string }) => p.burstId === 'best-of');
+  assert.equal(burst.length, 4);
+  const best = burst.find((p: { best: boolean }) => p.best);
+  assert.ok(best, 'the best shot is marked');
+  assert.equal(JSON.stringify(list.body).includes('relPath'), false, 'storage paths are not shown');
+  assert.equal((await viewer.get('/api/cameras/pet/photos?day=24-11-2026')).status, 400);
+  assert.equal((await viewer.get(`/api/cameras/nope/photos?day=${day}`)).status, 404);
+
+  const thumb = await fetch(`${t.url}/api/photos/${best.id}/thumb.jpg`, {
+    headers: { cookie: viewer.cookie },
+  });
+  assert.equal(thumb.status, 200);
+  assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
+  assert.equal((await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).width, 320);
+  const other = burst.find((p: { best: boolean }) => !p.best);
+  assert.equal((await viewer.get(`/api/photos/${other.id}/enlarged.jpg`)).status, 404);
+  assert.equal((await viewer.get(`/api/photos/${best.id}/huge.jpg`)).status, 400);
+  const original = await fetch(`${t.url}/api/photos/${best.id}/original.jpg`, {
+    headers: { cookie: viewer.cookie, range: 'bytes=0-1' },
+  });
+  assert.equal(original.status, 206);
+  assert.deepEqual([...new Uint8Array(await original.arrayBuffer())], [0xff, 0xd8]);
+
+  assert.equal((await viewer.patch(`/api/photos/${best.id}`, { favorite: true })).status, 403);
+  assert.equal((await member.patch(`/api/photos/${best.id}`, { favorite: 'yes' })).status, 400);
+  assert.equal((await member.patch(`/api/photos/${best.id}`, { favorite: true })).body.photo.favorite, true);
+  const doomed = t.hub.db.select().from(photos).where(eq(photos.id, other.id)).get()!;
+  assert.equal((await viewer.delete(`/api/photos/${other.id}`)).status, 403);
+  assert.equal((await member.delete(`/api/photos/${other.id}`)).status, 204);
+  assert.equal(existsSync(path.join(nas, doomed.relPath)), false, 'its file went with it');
+  assert.equal((await member.get(`/api/photos/${other.id}`)).status, 404);
+
+  // Settings and a command from the UI; the camera sees both on its next upload, once.
+  for (const bad of [{ jpegQuality: 5 }, { frameSize: 'HUGE' }, { surprise: true }, { burstLength: 11 }])
+    assert.equal(
+      (await member.patch(`/api/devices/${deviceId}/camera`, bad)).status,
+      400,
+      JSON.stringify(bad),
+    );
+  assert.equal((await viewer.patch(`/api/devices/${deviceId}/camera`, { burstLength: 2 })).status, 403);
+  const changed = await member.patch(`/api/devices/${deviceId}/camera`, {
+    frameSize: 'HD',
+    pirEnabled: false,
+  });
+  assert.equal(changed.status, 200);
+  const version = changed.body.version as number;
+  const queued = await member.post(`/api/devices/${deviceId}/commands`, {
+    kind: 'start_stream',
+    seconds: 30,
+  });
+  assert.equal(queued.status, 201);
+  assert.equal((await member.post(`/api/devices/${deviceId}/commands`, { kind: 'sleep' })).status, 400);
+  const compact = await upload([{ data: await jpeg(31) }], meta('ui-1', { settingsVersion: version - 1 }), {
+    accept: 'application/x-hearth-tlv',
+  });
+  const reply = decodeUploadReply(new Uint8Array(await compact.arrayBuffer()));
+  assert.equal(reply.settings?.settingsVersion, version);
+  assert.equal(reply.settings?.frameSize, 'HD');
+  assert.equal(reply.settings?.pirEnabled, false);
+  assert.deepEqual(reply.commands, [{ id: queued.body.command.id, kind: 'start_stream', seconds: 30 }]);
+  const state = await viewer.get(`/api/devices/${deviceId}/camera`);
+  assert.equal(state.body.status.batteryMv, 3950);
+  assert.equal(state.body.status.lastWakeReason, 'pir');
+  assert.equal(state.body.pendingCommands.length, 1);
+  const acked = (await (
+    await upload(
+      [{ data: await jpeg(32) }],
+      meta('ui-2', { settingsVersion: version, ack: [queued.body.command.id] }),
+    )
+  ).json()) as any;
+  assert.deepEqual([acked.settings, acked.commands], [undefined, []]);
+  assert.equal((await viewer.get(`/api/devices/${deviceId}/camera`)).body.pendingCommands.length, 0);
+});
