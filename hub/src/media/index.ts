@@ -55,3 +55,4 @@ export {
   startRecorder,
   stopOrphanRecorders,
 } from './recorder.js';
+export { testPatternBurst } from './test-pattern.js';
