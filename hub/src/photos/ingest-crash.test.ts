@@ -1,0 +1,156 @@
+/**
+ * SIGKILL of the compiled hub while 400 uploads are in flight, five rounds. Every upload answered 2xx
+ * is on disk with its row and decodes; after each restart no photo file is left without a row; the
+ * unanswered ones, retried, are stored exactly once. Needs `npm run build -w hub`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { runCli, spawnHub, tempDir } from '../testing/spawn-hub.js';
+import { waitFor } from '../testing/wait.js';
+
+const UPLOADS = 400;
+const ROUNDS = 5;
+
+interface Row {
+  burst_id: string;
+  seq: number;
+  rel_path: string;
+  location: string;
+}
+
+function rows(dataDir: string): Row[] {
+  const db = new Database(path.join(dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('select burst_id, seq, rel_path, location from photos').all() as Row[];
+  } finally {
+    db.close();
+  }
+}
+
+function photoFiles(nas: string): string[] {
+  const dir = path.join(nas, 'photos');
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((name) => name.endsWith('.jpg') || name.includes('.partial-'))
+    .map((name) => `photos/${name}`);
+}
+
+test('SIGKILL during 400 concurrent uploads, 5 rounds: every acknowledged photo survives with its row, no orphans, retries store once', async (t) => {
+  const dataDir = tempDir();
+  const nas = path.join(dataDir, 'nas');
+  mkdirSync(nas);
+  writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
+  const config = path.join(dataDir, 'hearth.json');
+  writeFileSync(
+    config,
+    JSON.stringify({ storage: { requireNasMount: false }, photos: { uploadsPerMinute: 0 } }),
+  );
+  const env = { HEARTH_NAS_DIR: nas, HEARTH_CONFIG: config };
+  // The NAS, or the spool when the guard found the NAS too slow under this load.
+  const fileOf = (row: Row) =>
+    path.join(row.location === 'nas' ? nas : path.join(dataDir, 'spool'), row.rel_path);
+
+  const added = await runCli(['device', 'add', 'crash-cam', '--kind', 'camera'], { dataDir, env });
+  assert.equal(added.code, 0, added.stderr);
+  const token = added.lastLine.trim();
+  const db = new Database(path.join(dataDir, 'hearth.db'));
+  const device = db.prepare("select id from devices where name = 'crash-cam'").get() as { id: number };
+  db.prepare(
+    "insert into cameras (id, name, kind, device_id, power_profile, record, segment_seconds, enabled, priority, created_at, updated_at) values ('crash', 'Crash', 'esp32', ?, 'battery', 0, 60, 1, 'normal', 0, 0)",
+  ).run(device.id);
+  db.close();
+  const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#468' } })
+    .jpeg()
+    .toBuffer();
+
+  const acknowledged = new Set<string>();
+  const unanswered = new Set<string>();
+  const send = async (url: string, burstId: string) => {
+    const form = new FormData();
+    form.append('photo', new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), 'p.jpg');
+    form.append('meta', JSON.stringify({ burstId, seq: 0, capturedAt: Date.now(), wakeReason: 'timer' }));
+    const response = await fetch(`${url}/api/device/photos`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+
+  /** The camera's retries after the restart, all at once: each must be stored exactly once (201, or 200 if it had been). */
+  const retryAll = async (url: string) => {
+    await Promise.all(
+      [...unanswered].map(async (burstId) => {
+        const status = await send(url, burstId);
+        assert.ok(status === 201 || status === 200, `retry of ${burstId}: ${status}`);
+        unanswered.delete(burstId);
+        acknowledged.add(burstId);
+      }),
+    );
+  };
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const hub = await spawnHub({ dataDir, env });
+    // Retry what the last round left unanswered: each must be stored exactly once (201, or 200 if it had been).
+    await retryAll(hub.url);
+    let answered = 0;
+    const inFlight = Array.from({ length: UPLOADS }, (_, i) => {
+      const burstId = `r${round}-${i}`;
+      return send(hub.url, burstId).then(
+        (status) => {
+          if (status === 201) {
+            acknowledged.add(burstId);
+            answered++;
+          } else unanswered.add(burstId);
+        },
+        () => unanswered.add(burstId),
+      );
+    });
+    await waitFor('some uploads acknowledged', () => (answered >= 20 ? true : undefined), 60_000);
+    await hub.kill('SIGKILL');
+    await Promise.all(inFlight);
+    t.diagnostic(`round ${round}: ${answered} acknowledged before the kill, ${unanswered.size} unanswered`);
+    for (const [burstId, row] of new Map(rows(dataDir).map((r) => [r.burst_id, r])))
+      if (acknowledged.has(burstId))
+        assert.ok(existsSync(fileOf(row)), `${burstId} on disk (${row.location}: ${row.rel_path})`);
+    for (const burstId of acknowledged)
+      assert.ok(
+        rows(dataDir).some((r) => r.burst_id === burstId),
+        `acknowledged ${burstId} has its row`,
+      );
+  }
+
+  // A last start: its leftover sweep runs with the NAS reconcile; then files and rows agree exactly.
+  const hub = await spawnHub({ dataDir, env });
+  try {
+    await retryAll(hub.url);
+    await waitFor('no photo file without a row', () => {
+      const files = new Set(photoFiles(nas));
+      const known = new Set(
+        rows(dataDir)
+          .filter((r) => r.location === 'nas')
+          .map((r) => r.rel_path),
+      );
+      return files.size === known.size && [...files].every((f) => known.has(f)) ? true : undefined;
+    });
+    const all = rows(dataDir);
+    assert.equal(new Set(all.map((r) => r.burst_id)).size, all.length, 'no burst stored twice');
+    for (const burstId of acknowledged)
+      assert.ok(
+        all.some((r) => r.burst_id === burstId),
+        burstId,
+      );
+    for (const row of all.slice(0, 50)) {
+      const meta = await sharp(fileOf(row)).metadata();
+      assert.equal(meta.format, 'jpeg');
+    }
+    t.diagnostic(`${all.length} photos stored, ${acknowledged.size} acknowledged`);
+  } finally {
+    await hub.stop();
+  }
+});
