@@ -74,7 +74,7 @@ before(async () => {
   writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
   t = await startTestHub({
     nasDir: nas,
-    storage: { requireNasMount: false },
+    storage: { requireNasMount: false, nasCheckSeconds: 1 },
     photos: { uploadsPerMinute: 0, maxUploadBytes: 10 * 1024 * 1024 },
     jobs: { pollIntervalMs: 50, backoffBaseMs: 20, backoffMaxMs: 100 },
   });
@@ -457,4 +457,35 @@ test('gallery: a day of photos best shot first, derived images and the original,
   ).json()) as any;
   assert.deepEqual([acked.settings, acked.commands], [undefined, []]);
   assert.equal((await viewer.get(`/api/devices/${deviceId}/camera`)).body.pendingCommands.length, 0);
+});
+
+test('with the NAS down an upload lands in the spool, the gallery serves it, and it moves to the NAS when the NAS is back', async () => {
+  const marker = path.join(nas, '.hearth-nas');
+  rmSync(marker);
+  await waitFor('the NAS marked down', async () => {
+    const { body } = await (await t.owner()).get('/api/storage');
+    return body.nas.healthy === false ? true : undefined;
+  });
+  try {
+    const data = await jpeg(41);
+    const response = await upload([{ data }], meta('while-down', { capturedAt: NOW - 123_456 }));
+    assert.equal(response.status, 201);
+    const [photo] = ((await response.json()) as any).photos as { id: number }[];
+    const row = t.hub.db.select().from(photos).where(eq(photos.id, photo!.id)).get()!;
+    assert.equal(row.location, 'spool');
+    assert.equal(existsSync(path.join(nas, row.relPath)), false, 'not one byte on the NAS path');
+    const original = await fetch(`${t.url}/api/photos/${photo!.id}/original.jpg`, {
+      headers: { cookie: (await t.owner()).cookie },
+    });
+    assert.equal(original.status, 200);
+    assert.deepEqual(Buffer.from(await original.arrayBuffer()), data);
+    writeFileSync(marker, 'hearth\n');
+    const moved = await waitFor('the photo moved to the NAS', () => {
+      const now = t.hub.db.select().from(photos).where(eq(photos.id, photo!.id)).get()!;
+      return now.location === 'nas' ? now : undefined;
+    });
+    assert.deepEqual(readFileSync(path.join(nas, moved.relPath)), data);
+  } finally {
+    writeFileSync(marker, 'hearth\n');
+  }
 });
