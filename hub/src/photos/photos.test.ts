@@ -489,3 +489,45 @@ test('with the NAS down an upload lands in the spool, the gallery serves it, and
     writeFileSync(marker, 'hearth\n');
   }
 });
+
+test('past the per-device rate limit an upload gets 429 with Retry-After and nothing is stored', async () => {
+  const limitedNas = path.join(tempDir('hearth-nas-'), 'nas');
+  mkdirSync(limitedNas);
+  writeFileSync(path.join(limitedNas, '.hearth-nas'), 'hearth\n');
+  const limited = await startTestHub({
+    nasDir: limitedNas,
+    storage: { requireNasMount: false },
+    photos: { uploadsPerMinute: 2 },
+  });
+  try {
+    const made = limited.hub.devices.create({ name: 'Busy cam', kind: 'camera' });
+    limited.hub.cameras.create({
+      id: 'busy',
+      name: 'Busy',
+      kind: 'esp32',
+      deviceId: made.device.id,
+      sourceUrl: 'http://127.0.0.1:9/',
+    });
+    const send = (burstId: string) => {
+      const form = new FormData();
+      return jpeg(51).then((data) => {
+        form.append('photo', new Blob([new Uint8Array(data)], { type: 'image/jpeg' }), 'p.jpg');
+        form.append('meta', JSON.stringify(meta(burstId)));
+        return fetch(`${limited.url}/api/device/photos`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${made.token}` },
+          body: form,
+        });
+      });
+    };
+    assert.equal((await send('l1')).status, 201);
+    assert.equal((await send('l2')).status, 201);
+    const refused = await send('l3');
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.equal(limited.hub.db.select().from(photos).all().length, 2);
+  } finally {
+    await limited.stop();
+    rmSync(path.dirname(limitedNas), { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,16 +31,6 @@ export interface UploadLimits {
 
 const tooLarge = (limit: number) =>
   new AppError(413, 'payload_too_large', `Request body over ${limit} bytes.`, { limitBytes: limit });
-
-/** Writes, then fsyncs the file: a temporary that survives a crash is complete or is removed at start-up. */
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Streams a `multipart/form-data` body to temporary files: parts named `photo` become files, one part named
@@ -108,11 +98,10 @@ export async function parseUpload(request: Request, limits: UploadLimits): Promi
     });
     stream.on('limit', () => fail(tooLarge(limits.maxBytes)));
     writes.push(
-      pipeline(stream, createWriteStream(tmpPath, { flags: 'wx' }))
-        .then(() => fsyncFile(tmpPath))
-        .catch((error: Error) =>
-          fail(new AppError(400, 'bad_request', `Photo part ${index} broke off: ${error.message}`)),
-        ),
+      // No fsync here: a temporary is not acknowledged; placement on the NAS or spool is what is made durable.
+      pipeline(stream, createWriteStream(tmpPath, { flags: 'wx' })).catch((error: Error) =>
+        fail(new AppError(400, 'bad_request', `Photo part ${index} broke off: ${error.message}`)),
+      ),
     );
   });
   parser.on('field', (name, value, info) => {
