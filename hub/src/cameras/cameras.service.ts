@@ -90,7 +90,9 @@ export function createCameraService(deps: {
   /** Rules that span fields: what a kind needs, and that battery cameras are never recorded continuously. */
   function checkShape(camera: CameraShape): void {
     const schemes = SCHEMES[camera.kind];
-    if (schemes) {
+    // A battery ESP32-CAM only uploads photos: it has no stream to point at.
+    const streamless = camera.kind === 'esp32' && camera.powerProfile === 'battery' && !camera.sourceUrl;
+    if (schemes && !streamless) {
       if (!camera.sourceUrl) throw issue('sourceUrl', `a ${camera.kind} camera needs a source URL`);
       let protocol: string;
       try {

@@ -85,13 +85,21 @@ test('the virtual camera uploads real bursts, picks up settings and a command in
 
 test('with the hub unreachable the camera keeps its burst and retries with backoff; once it is back the burst is stored exactly once', async () => {
   const { device, token } = t.hub.devices.create({ name: 'Door cam', kind: 'camera' });
-  t.hub.cameras.create({
-    id: 'door',
-    name: 'Door',
-    kind: 'esp32',
-    deviceId: device.id,
-    sourceUrl: 'http://127.0.0.1:9/',
-  });
+  // A battery ESP32-CAM has no stream: no source URL is needed (a mains one still needs it).
+  assert.throws(
+    () =>
+      t.hub.cameras.create({
+        id: 'door',
+        name: 'Door',
+        kind: 'esp32',
+        deviceId: device.id,
+        powerProfile: 'mains',
+        record: false,
+      }),
+    (error: { details?: { issues?: { path: string }[] } }) =>
+      error.details?.issues?.[0]?.path === 'sourceUrl',
+  );
+  t.hub.cameras.create({ id: 'door', name: 'Door', kind: 'esp32', deviceId: device.id });
   // A loopback port with nothing behind it yet; later a plain TCP relay to the hub opens on it.
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

@@ -62,7 +62,9 @@ function checkInput(body: CameraInput & { id?: string }, t: Translate): Record<s
   if (body.id !== undefined && !ID_RE.test(body.id)) errors.id = t('cameraForm.idInvalid');
   if (!body.name) errors.name = t('form.required');
   const schemes = URL_SCHEMES[body.kind];
-  if (schemes) {
+  // A battery ESP32-CAM only uploads photos; the hub needs no address for it.
+  const streamless = body.kind === 'esp32' && body.powerProfile === 'battery' && !body.sourceUrl;
+  if (schemes && !streamless) {
     if (!body.sourceUrl) errors.sourceUrl = t('form.required');
     else {
       let protocol = '';
