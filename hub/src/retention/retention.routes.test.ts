@@ -61,7 +61,7 @@ test('GET /api/storage: NAS, spool, limits, categories and per-camera usage with
   assert.equal(body.limits.defaults.maxDays, 30);
   assert.deepEqual(
     body.categories.map((c: { name: string }) => c.name),
-    ['exports'],
+    ['exports', 'photos'],
   );
   const porch = body.cameras.find((c: { cameraId: string }) => c.cameraId === 'porch');
   assert.equal(porch.segments, 72);
