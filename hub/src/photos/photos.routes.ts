@@ -9,6 +9,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { validate } from '../http/validate.js';
 import { COMPACT_MEDIA_TYPE, encodeUploadReply } from '../protocol/compact.js';
 import { fileResponse, type ServableFile } from '../recording/file-response.js';
+import { dayQuery } from '../recording/recording.routes.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { dayBounds } from '../settings/time-zone.js';
 import { cameraSettingsSchema, type DeviceSettings, newCommandSchema } from './device-settings.js';
@@ -78,7 +79,7 @@ export function photoRoutes(deps: {
         "A day's photos of one camera (household time zone), newest burst first, best shot first",
       ),
       validate('param', z.object({ id: cameraIdSchema })),
-      validate('query', z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD') }).strict()),
+      validate('query', dayQuery),
       (c) => {
         const { id } = c.req.valid('param');
         if (!deps.cameraExists(id)) throw notFound('Camera');

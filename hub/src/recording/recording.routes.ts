@@ -10,7 +10,8 @@ import { dayBounds } from '../settings/time-zone.js';
 import { fileResponse, type ServableFile } from './file-response.js';
 import type { SegmentRepo } from './segments.repo.js';
 
-const dayQuery = z
+/** `?day=YYYY-MM-DD`, a real calendar day (the household's; see dayBounds). */
+export const dayQuery = z
   .object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD') })
   .strict()
   .refine((q) => !Number.isNaN(Date.parse(`${q.day}T00:00:00Z`)), {
