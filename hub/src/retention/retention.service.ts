@@ -143,6 +143,14 @@ export interface LastRun {
 export class RetentionRefused extends Error {}
 
 type Candidate = { id: number; cameraId: string; relPath: string; bytes: number; startAt: number };
+/** What the deleter reads of a segment it may delete. */
+const CANDIDATE = {
+  id: segments.id,
+  cameraId: segments.cameraId,
+  relPath: segments.relPath,
+  bytes: segments.bytes,
+  startAt: segments.startAt,
+};
 
 export function createRetentionService(deps: {
   db: Db;
@@ -424,13 +432,7 @@ export function createRetentionService(deps: {
 
   function oldestUnprotected(after: { startAt: number; id: number } | null, limit: number): Candidate[] {
     return db
-      .select({
-        id: segments.id,
-        cameraId: segments.cameraId,
-        relPath: segments.relPath,
-        bytes: segments.bytes,
-        startAt: segments.startAt,
-      })
+      .select(CANDIDATE)
       .from(segments)
       .where(
         and(
@@ -567,13 +569,7 @@ export function createRetentionService(deps: {
       for (;;) {
         if (signal?.aborted) return report;
         const batch = db
-          .select({
-            id: segments.id,
-            cameraId: segments.cameraId,
-            relPath: segments.relPath,
-            bytes: segments.bytes,
-            startAt: segments.startAt,
-          })
+          .select(CANDIDATE)
           .from(segments)
           .where(
             and(
