@@ -30,6 +30,7 @@ import { createPictureCache } from './live/picture-cache.js';
 import { createPictureRepo } from './live/pictures.repo.js';
 import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { createDemoPhotoCamera } from './photos/demo-camera.js';
 import { createDeviceSettings } from './photos/device-settings.js';
 import { createGallery } from './photos/gallery.js';
 import { sweepPhotoLeftovers } from './photos/leftovers.js';
@@ -142,7 +143,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     bus,
     onSpoolMoved: (moved) => photoFiles.moved(moved.spooledAs, moved.relPath),
   });
-  if (config.demo) cameras.seedDemoCameras();
+  const seededDemo = config.demo && cameras.seedDemoCameras();
   const pictures = createPictureService({
     repo: createPictureRepo(db),
     openSegment: recording.openSegment,
@@ -183,17 +184,21 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     recorders: recording,
   });
   retention.registerCategory(clipExports.storageCategory());
+  const deviceSettings = createDeviceSettings({ db, clock, bus });
+  /** A photo's original, wherever it lies: the NAS (through the fs worker) or the spool. */
+  const removePhotoFile = async (file: { location: 'nas' | 'spool'; relPath: string }) => {
+    if (file.location === 'nas') await nasFs.unlink(path.join(config.nasDir, file.relPath));
+    else await spool.remove(file.relPath);
+  };
   const photos = createPhotoService({
     db,
     clock,
     bus,
     log: log.child({ part: 'photos' }),
     transfer,
-    removePlaced: async (placement) => {
-      if (placement.location === 'nas') await nasFs.unlink(path.join(config.nasDir, placement.relPath));
-      else await spool.remove(placement.relPath);
-    },
+    removePlaced: removePhotoFile,
     config: config.photos,
+    deviceSettings,
     onStored: (ids) => photoProcessing.enqueue(ids),
   });
   const photoProcessing = registerPhotoProcessing({
@@ -214,13 +219,11 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     db,
     bus,
     dataDir: config.dataDir,
-    removeOriginal: async (photo) => {
-      if (photo.location === 'nas') await nasFs.unlink(path.join(config.nasDir, photo.relPath));
-      else await spool.remove(photo.relPath);
-    },
+    removeOriginal: removePhotoFile,
   });
   retention.registerCategory(gallery.storageCategory());
-  const deviceSettings = createDeviceSettings({ db, clock, bus });
+  const demoPhotoCamera = createDemoPhotoCamera({ devices, cameras, deviceSettings, log });
+  if (seededDemo && config.photos.demoCamera) demoPhotoCamera.seed();
   const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
 
   const backups = registerDatabaseBackups({
@@ -423,11 +426,13 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         message: `Hub ${HUB_VERSION} started.`,
         details: { version: HUB_VERSION },
       });
+      if (config.demo && config.photos.demoCamera) demoPhotoCamera.start(url);
       return { url, port: address.port };
     },
 
     /** Stop accepting, end live streams, let in-flight requests finish, stop loops and jobs, close the DB. */
     async stop(): Promise<void> {
+      await demoPhotoCamera.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         streams.closeAll();

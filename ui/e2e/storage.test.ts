@@ -6,59 +6,24 @@
  *   node --import tsx --conditions=development --test ui/e2e/storage.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
-import { REPO_ROOT, type SpawnedHub, spawnHub, tempDir } from '../../hub/src/testing/spawn-hub.js';
+import type { SpawnedHub } from '../../hub/src/testing/spawn-hub.js';
 import { waitFor } from '../../hub/src/testing/wait.js';
-import { CHROMIUM, launch } from './browser.js';
+import { CHROMIUM, signedInHub } from './browser.js';
 
 describe('storage page', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM}` }, () => {
   let hub: SpawnedHub;
   let context: BrowserContext;
-  let cookie = '';
-  const cleanup: (() => Promise<void>)[] = [];
-
-  const api = async (url: string, init: { method?: string; body?: unknown } = {}) => {
-    const response = await fetch(`${hub.url}${url}`, {
-      method: init.method ?? 'GET',
-      headers: { cookie, origin: hub.url, 'content-type': 'application/json' },
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
-    return { status: response.status, json: (await response.json()) as any };
-  };
+  let api: Awaited<ReturnType<typeof signedInHub>>['api'];
+  let close = async () => {};
 
   before(async () => {
-    assert.ok(
-      existsSync(path.join(REPO_ROOT, 'ui', 'dist', 'index.html')),
-      'ui/dist is not built: npm run build',
-    );
-    hub = await spawnHub({ env: { HEARTH_DEMO: '1' } });
-    cleanup.push(async () => {
-      await hub.stop();
-      rmSync(hub.dataDir, { recursive: true, force: true });
-    });
-    const setup = await fetch(`${hub.url}/api/setup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: hub.url },
-      body: JSON.stringify({ code: hub.setupCode, username: 'owner', password: 'owner-password-1' }),
-    });
-    assert.equal(setup.status, 201);
-    cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!;
-    const dir = tempDir('hearth-chromium-');
-    context = await launch(dir);
-    cleanup.push(async () => {
-      await context.close().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const [name, value] = cookie.split('=');
-    await context.addCookies([{ name: name!, value: value!, url: hub.url }]);
+    ({ hub, context, api, close } = await signedInHub({ HEARTH_DEMO: '1' }));
   });
 
-  after(async () => {
-    for (const step of cleanup.reverse()) await step();
-  });
+  after(() => close());
 
   test('NAS, usage and forecast per camera; a minimum that cannot fit is refused with the reason; a valid change saves; deletions appear live; Korean', async () => {
     // Footage of both demo cameras first, so each has a daily rate and a forecast.

@@ -219,6 +219,72 @@ export interface NasHealth {
   totalBytes?: number;
 }
 
+export type PhotoState = 'queued' | 'processing' | 'completed' | 'failed';
+export type WakeReason = 'timer' | 'pir' | 'manual' | 'command';
+
+/** A photo a battery camera uploaded (times in epoch ms). */
+export interface Photo {
+  id: number;
+  cameraId: string;
+  burstId: string;
+  seq: number;
+  capturedAt: number;
+  clockSuspect: boolean;
+  receivedAt: number;
+  wakeReason: WakeReason;
+  width: number;
+  height: number;
+  bytes: number;
+  location: 'nas' | 'spool';
+  state: PhotoState;
+  error: string | null;
+  score: number | null;
+  best: boolean;
+  favorite: boolean;
+  batteryMv: number | null;
+  rssi: number | null;
+}
+
+export type FrameSize = 'QVGA' | 'VGA' | 'SVGA' | 'XGA' | 'HD' | 'SXGA' | 'UXGA';
+export const FRAME_SIZES: readonly FrameSize[] = ['QVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'];
+export type CommandKind = 'capture_now' | 'start_stream' | 'stop_stream' | 'sleep' | 'reboot';
+
+export interface CameraSettings {
+  frameSize?: FrameSize;
+  jpegQuality?: number;
+  wakeIntervalSeconds?: number;
+  pirEnabled?: boolean;
+  burstLength?: number;
+}
+
+export interface DeviceCommand {
+  id: number;
+  kind: CommandKind;
+  seconds: number | null;
+  createdAt: number;
+  /** When an upload reply first carried it; it is resent until acknowledged. */
+  firstSentAt: number | null;
+  ackedAt: number | null;
+}
+
+/** `GET /api/devices/:id/camera`: what a battery camera reported and what waits for its next wake. */
+export interface CameraDeviceState {
+  deviceId: number;
+  settings: CameraSettings;
+  /** Bumped on every change; the camera reports the version it applied. */
+  version: number;
+  appliedVersion: number;
+  status: {
+    batteryMv: number | null;
+    rssi: number | null;
+    firmware: string | null;
+    lastWakeReason: WakeReason | null;
+    lastWakeAt: number | null;
+    lastSeenAt: string | null;
+  };
+  pendingCommands: DeviceCommand[];
+}
+
 export interface FieldIssue {
   path: string;
   message: string;
@@ -345,6 +411,8 @@ export const urls = {
   playlist: (cameraId: string, from: number, to: number) =>
     `/api/cameras/${enc(cameraId)}/playback.m3u8?from=${Math.floor(from)}&to=${Math.ceil(to)}`,
   exportFile: (exportId: number) => `/api/exports/${exportId}/file`,
+  photo: (photoId: number, file: 'thumb' | 'preview' | 'enlarged' | 'original') =>
+    `/api/photos/${photoId}/${file}.jpg`,
 };
 
 export const api = {
@@ -480,6 +548,26 @@ export const api = {
   deleteExport: async (id: number): Promise<void> => {
     await json(`/api/exports/${id}`, { method: 'DELETE' });
   },
+
+  dayPhotos: (cameraId: string, day: string): Promise<{ photos: Photo[] }> =>
+    json(`/api/cameras/${enc(cameraId)}/photos?day=${day}`),
+  setFavorite: (photoId: number, favorite: boolean): Promise<{ photo: Photo }> =>
+    json(`/api/photos/${photoId}`, { method: 'PATCH', json: { favorite } }),
+  deletePhoto: async (photoId: number): Promise<void> => {
+    await json(`/api/photos/${photoId}`, { method: 'DELETE' });
+  },
+  cameraDevice: (deviceId: number): Promise<CameraDeviceState> => json(`/api/devices/${deviceId}/camera`),
+  updateCameraDevice: (deviceId: number, change: CameraSettings): Promise<CameraDeviceState> =>
+    json(`/api/devices/${deviceId}/camera`, { method: 'PATCH', json: change }),
+  queueCommand: (
+    deviceId: number,
+    kind: CommandKind,
+    seconds?: number,
+  ): Promise<{ command: DeviceCommand }> =>
+    json(`/api/devices/${deviceId}/commands`, {
+      method: 'POST',
+      json: seconds === undefined ? { kind } : { kind, seconds },
+    }),
 
   getSettings: (): Promise<{ settings: Settings }> => data(client.settings.$get()),
   updateSettings: (json: Partial<Settings>): Promise<{ settings: Settings }> =>

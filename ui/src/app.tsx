@@ -11,6 +11,7 @@ import { DashboardPage } from './pages/dashboard';
 import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
 import { NotFoundPage } from './pages/not-found';
+import { PhotosPage } from './pages/photos';
 import { SettingsPage } from './pages/settings';
 import { StoragePage } from './pages/storage';
 import { UsersPage } from './pages/users';
@@ -65,6 +66,7 @@ export function App() {
               <Route path="/cameras/:id" component={CameraPage} />
               <Route path="/cameras/:id/playback" component={PlaybackPage} />
               <Route path="/cameras/:id/settings" component={CameraSettingsPage} />
+              <Route path="/cameras/:id/photos" component={PhotosPage} />
               <Route path="/devices" component={DevicesPage} />
               <Route path="/events" component={EventsPage} />
               <Route path="/storage" component={StoragePage} />

@@ -28,6 +28,8 @@ export type CameraStatus =
   | 'failed'
   | 'paused'
   | 'idle'
+  /** A battery camera: it never records, it sends photo bursts when it wakes. */
+  | 'photos'
   | 'disabled';
 
 export function cameraStatus(camera: Camera): CameraStatus {
@@ -40,8 +42,7 @@ export function cameraStatus(camera: Camera): CameraStatus {
     case 'paused':
       return camera.recorder.state;
     default:
-      // Enabled but not recording: recording switched off, or a battery camera sending photos.
-      return 'idle';
+      return camera.powerProfile === 'battery' ? 'photos' : 'idle';
   }
 }
 

@@ -44,3 +44,16 @@ export function timeZones(): string[] {
   }
   return zones.includes('UTC') ? zones : ['UTC', ...zones];
 }
+
+/** Decimal units, as disks are sold: 1 GB = 1000³ bytes. */
+export function formatBytes(bytes: number, locale: string): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${units[unit]}`;
+}

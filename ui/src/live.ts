@@ -1,5 +1,15 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { ClipExport, Device, DeviceStatus, NasHealth, RecorderState, Segment, SystemEvent } from './api';
+import type {
+  ClipExport,
+  Device,
+  DeviceStatus,
+  NasHealth,
+  Photo,
+  PhotoState,
+  RecorderState,
+  Segment,
+  SystemEvent,
+} from './api';
 import { createStore } from './store';
 
 /**
@@ -16,7 +26,10 @@ import { createStore } from './store';
 export type DeviceChange =
   | { change: 'added'; device: Device }
   | { change: 'removed'; id: number }
-  | { change: 'status'; id: number; status: DeviceStatus; device?: Device };
+  | { change: 'status'; id: number; status: DeviceStatus; device?: Device; batteryMv?: number; rssi?: number }
+  /** A camera device's settings changed, or a command was queued for it. */
+  | { change: 'settings'; id: number; version: number }
+  | { change: 'command'; id: number; command: unknown };
 
 export interface CameraChange {
   change: 'added' | 'updated' | 'removed';
@@ -41,6 +54,13 @@ export interface ExportChange {
   export: ClipExport;
 }
 
+/** Photos arriving, processed, marked best or favourite, or deleted. */
+export type PhotoChange =
+  | { change: 'added'; photo: Photo }
+  | { change: 'updated'; id: number; state?: PhotoState; favorite?: boolean; error?: string | null }
+  | { change: 'best'; id: number; burstId: string }
+  | { change: 'removed'; id: number };
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
@@ -49,6 +69,7 @@ export interface LiveTopics {
   recording: RecordingChange;
   exports: unknown;
   storage: StorageChange;
+  photos: PhotoChange;
   hello: unknown;
   resync: unknown;
 }
@@ -60,17 +81,19 @@ export type LiveTopic = keyof LiveTopics;
  * app does not listen to cost next to nothing and are ignored by the EventSource.
  */
 const STREAM_URL = '/api/events/stream';
-const NAMES: LiveTopic[] = [
-  'hello',
-  'resync',
-  'system',
-  'devices',
-  'jobs',
-  'cameras',
-  'recording',
-  'exports',
-  'storage',
-];
+/** Every topic, checked against `LiveTopics` so a new one cannot be left unheard. */
+const NAMES = Object.keys({
+  hello: true,
+  resync: true,
+  system: true,
+  devices: true,
+  jobs: true,
+  cameras: true,
+  recording: true,
+  exports: true,
+  storage: true,
+  photos: true,
+} satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */
 export function exportFrom(data: unknown): ClipExport | null {

@@ -194,10 +194,11 @@ export function createCameraService(deps: {
     },
 
     /** First start in demo mode: two generated cameras so a newcomer sees footage at once. */
-    seedDemoCameras(): void {
-      if (db.select({ n: count() }).from(cameras).get()!.n > 0) return;
+    seedDemoCameras(): boolean {
+      if (db.select({ n: count() }).from(cameras).get()!.n > 0) return false;
       service.create({ id: 'demo-living-room', name: 'Living room (demo)', kind: 'demo' });
       service.create({ id: 'demo-front-door', name: 'Front door (demo)', kind: 'demo' });
+      return true;
     },
 
     onChange(listener: (id: string) => void): () => void {

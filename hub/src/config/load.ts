@@ -26,6 +26,11 @@ function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
       throw new ConfigError(`HEARTH_DEMO must be 0 or 1, got "${env.HEARTH_DEMO}"`);
     out.demo = env.HEARTH_DEMO === '1' || env.HEARTH_DEMO === 'true';
   }
+  if (env.HEARTH_DEMO_PHOTOS !== undefined && env.HEARTH_DEMO_PHOTOS !== '') {
+    if (!['0', '1'].includes(env.HEARTH_DEMO_PHOTOS))
+      throw new ConfigError(`HEARTH_DEMO_PHOTOS must be 0 or 1, got "${env.HEARTH_DEMO_PHOTOS}"`);
+    out.photos = { demoCamera: env.HEARTH_DEMO_PHOTOS === '1' };
+  }
   if (env.HEARTH_LOG_LEVEL) out.log = { level: env.HEARTH_LOG_LEVEL };
   return out as ConfigInput;
 }

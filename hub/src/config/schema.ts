@@ -190,6 +190,8 @@ export const configSchema = z
         uploadsPerMinute: z.number().int().min(0).default(30),
         /** A capture time further than this from the hub's clock is replaced by the receive time and flagged. */
         clockToleranceSeconds: z.number().int().positive().default(600),
+        /** In demo mode, a virtual battery camera (`demo-garden`) uploads bursts to this hub. */
+        demoCamera: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

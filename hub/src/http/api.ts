@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import { authRoutes } from '../accounts/auth.routes.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
@@ -27,6 +28,7 @@ import type { DeviceSettings } from '../photos/device-settings.js';
 import type { Gallery } from '../photos/gallery.js';
 import { devicePhotoRoutes, photoRoutes } from '../photos/photos.routes.js';
 import type { PhotoService } from '../photos/photos.service.js';
+import { derivedPath } from '../photos/processing.js';
 import { playbackRoutes } from '../playback/playback.routes.js';
 import type { PlaybackService } from '../playback/playback.service.js';
 import type { ServableFile } from '../recording/file-response.js';
@@ -120,6 +122,15 @@ export function buildApi(deps: ApiDeps) {
         pictures: deps.pictures,
         viewers: deps.viewers,
         maxViewersPerCamera: deps.config.live.maxViewersPerCamera,
+        newestPhoto: (cameraId) => {
+          const photo = deps.gallery.newestProcessed(cameraId);
+          if (!photo) return null;
+          return {
+            id: photo.id,
+            capturedAt: photo.capturedAt,
+            read: () => readFile(derivedPath(deps.config.dataDir, photo.id, 'preview')),
+          };
+        },
       }),
     )
     .route('/', thumbnailRoutes({ allow, segments: deps.segments, pictures: deps.pictures }))

@@ -69,6 +69,8 @@ export function liveRoutes(deps: {
   maxViewersPerCamera: number;
   /** How long a live.mp4 request (or GET …/live) waits for the stream's first bytes. Default 15 s. */
   startTimeoutMs?: number;
+  /** The newest processed photo of a camera (battery cameras have no stream or recording). */
+  newestPhoto?: (cameraId: string) => { id: number; capturedAt: number; read: () => Promise<Buffer> } | null;
 }) {
   const { allow, mjpeg, viewers } = deps;
   const startTimeoutMs = deps.startTimeoutMs ?? 15_000;
@@ -201,7 +203,8 @@ export function liveRoutes(deps: {
       validate('param', idParam),
       async (c) => {
         const { id } = c.req.valid('param');
-        if (isMjpeg(deps.camera(id))) return mjpegSnapshot(mjpegCamera(id));
+        const camera = deps.camera(id);
+        if (isMjpeg(camera) && camera.powerProfile !== 'battery') return mjpegSnapshot(mjpegCamera(id));
         const ifNoneMatch = c.req.header('if-none-match');
         // A running live stream has the newest picture; a snapshot never starts one.
         const frame = deps.live.running(id)?.latestKeyframe();
@@ -215,11 +218,21 @@ export function liveRoutes(deps: {
           return jpegAnswer(ifNoneMatch, picture, await deps.pictures.liveSnapshot(id, frame));
         }
         const segment = deps.pictures.newestSegment(id);
+        const photo = deps.newestPhoto?.(id) ?? null;
+        if (photo && (!segment || photo.capturedAt >= segment.endAt)) {
+          const picture = {
+            etag: `"photo-${photo.id}"`,
+            lastModified: photo.capturedAt,
+            cacheControl: 'no-cache',
+          };
+          if (matchesEtag(ifNoneMatch, picture.etag)) return jpegAnswer(ifNoneMatch, picture);
+          return jpegAnswer(ifNoneMatch, picture, await photo.read());
+        }
         if (!segment)
           throw new AppError(
             404,
             'no_picture',
-            'No picture yet: this camera has no live stream running and no recording.',
+            'No picture yet: this camera has no live stream running, no recording and no photo.',
           );
         const picture = {
           etag: pictureTags.segment(segment),

@@ -53,7 +53,7 @@ test('no picture yet: 404 no_picture with a clear message', async () => {
   const response = await viewer.get('/api/cameras/porch/snapshot.jpg');
   assert.equal(response.status, 404);
   assert.equal(response.body.error.code, 'no_picture');
-  assert.match(response.body.error.message, /no live stream running and no recording/);
+  assert.match(response.body.error.message, /no live stream running, no recording and no photo/);
   assert.equal((await viewer.get('/api/cameras/nobody/snapshot.jpg')).status, 404);
   assert.equal((await viewer.get('/api/cameras/nobody/snapshot.jpg')).body.error.code, 'not_found');
 });

@@ -1,11 +1,17 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { devices } from '../devices/devices.schema.js';
 import type { EventBus } from '../events/bus.js';
 import { conflict, notFound } from '../http/errors.js';
-import { type CameraSettings, COMMAND_KINDS, FRAME_SIZES, SETTING_LIMITS } from '../protocol/compact.js';
+import {
+  type CameraSettings,
+  COMMAND_KINDS,
+  type DeviceCommand,
+  FRAME_SIZES,
+  SETTING_LIMITS,
+} from '../protocol/compact.js';
 import { cameraDeviceSettings, deviceCommands } from './photos.schema.js';
 
 const range = (name: keyof typeof SETTING_LIMITS) =>
@@ -46,19 +52,22 @@ export function createDeviceSettings(deps: { db: Db; clock: Clock; bus: EventBus
     return device;
   }
 
-  function read(deviceId: number) {
-    const device = cameraDevice(deviceId);
-    const row = db
-      .select()
-      .from(cameraDeviceSettings)
-      .where(eq(cameraDeviceSettings.deviceId, deviceId))
-      .get();
-    const pending = db
+  const settingsRow = (deviceId: number) =>
+    db.select().from(cameraDeviceSettings).where(eq(cameraDeviceSettings.deviceId, deviceId)).get();
+  /** Commands not yet acknowledged, oldest first. */
+  const unacknowledged = (deviceId: number, limit = 100) =>
+    db
       .select()
       .from(deviceCommands)
       .where(and(eq(deviceCommands.deviceId, deviceId), isNull(deviceCommands.ackedAt)))
       .orderBy(asc(deviceCommands.id))
+      .limit(limit)
       .all();
+
+  function read(deviceId: number) {
+    const device = cameraDevice(deviceId);
+    const row = settingsRow(deviceId);
+    const pending = unacknowledged(deviceId);
     return {
       deviceId,
       settings: (row?.settings ?? {}) as CameraSettings,
@@ -78,6 +87,43 @@ export function createDeviceSettings(deps: { db: Db; clock: Clock; bus: EventBus
 
   return {
     read,
+    /**
+     * What goes to the camera on this contact (upload reply, later BLE): the settings when it reports
+     * an older version than ours, and every command it has not acknowledged (at-least-once). The
+     * first sending of each command is noted for the UI.
+     */
+    deliver(deviceId: number, reportedVersion: number | undefined, at: number) {
+      const row = settingsRow(deviceId);
+      const commands = unacknowledged(deviceId, 20);
+      if (commands.some((command) => command.firstSentAt === null))
+        db.update(deviceCommands)
+          .set({ firstSentAt: at })
+          .where(
+            and(
+              inArray(
+                deviceCommands.id,
+                commands.map((command) => command.id),
+              ),
+              isNull(deviceCommands.firstSentAt),
+            ),
+          )
+          .run();
+      const settings =
+        row && (reportedVersion === undefined || reportedVersion < row.version)
+          ? { settingsVersion: row.version, ...(row.settings as CameraSettings) }
+          : undefined;
+      return {
+        ...(settings ? { settings } : {}),
+        commands: commands.map(
+          (command) =>
+            ({
+              id: command.id,
+              kind: command.kind,
+              ...(command.seconds !== null ? { seconds: command.seconds } : {}),
+            }) as DeviceCommand,
+        ),
+      };
+    },
     /** Merges a change into the camera's settings and bumps the version it will see on its next wake. */
     update(deviceId: number, change: z.infer<typeof cameraSettingsSchema>) {
       cameraDevice(deviceId);

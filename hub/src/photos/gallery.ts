@@ -81,6 +81,17 @@ export function createGallery(deps: {
       return row;
     },
 
+    /** The newest photo of a camera that has its preview made: the camera's picture on tiles. */
+    newestProcessed(cameraId: string): PhotoRow | undefined {
+      return db
+        .select()
+        .from(photos)
+        .where(and(eq(photos.cameraId, cameraId), eq(photos.state, 'completed')))
+        .orderBy(desc(photos.capturedAt), desc(photos.best), asc(photos.seq))
+        .limit(1)
+        .get();
+    },
+
     setFavorite(id: number, favorite: boolean): PhotoView {
       const row = db.update(photos).set({ favorite }).where(eq(photos.id, id)).returning().get();
       if (!row) throw notFound('Photo');

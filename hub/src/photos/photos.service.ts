@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { cameras } from '../cameras/cameras.schema.js';
@@ -12,6 +12,8 @@ import { issuesOf } from '../http/validate.js';
 import type { Logger } from '../log/logger.js';
 import type { CameraSettings, DeviceCommand } from '../protocol/compact.js';
 import type { Transfer } from '../storage/index.js';
+import type { DeviceSettings } from './device-settings.js';
+import { photoView } from './gallery.js';
 import { checkJpeg, InvalidJpeg } from './jpeg.js';
 import { cameraDeviceSettings, deviceCommands, photos, WAKE_REASONS } from './photos.schema.js';
 import type { ParsedUpload } from './upload-parser.js';
@@ -71,6 +73,8 @@ export function createPhotoService(deps: {
   /** Removes a placed file again (a lost race with an identical retry). */
   removePlaced: (placement: { location: 'nas' | 'spool'; relPath: string }) => Promise<void>;
   config: Config['photos'];
+  /** Settings and commands waiting for the camera, carried in the upload reply. */
+  deviceSettings: Pick<DeviceSettings, 'deliver'>;
   /** Called after rows are committed, with the new photo ids (the processing job). */
   onStored?: (ids: number[]) => void;
 }) {
@@ -114,36 +118,6 @@ export function createPhotoService(deps: {
   }
 
   /** Settings the device has not applied yet, and commands it has not acknowledged. */
-  function pendingFor(deviceId: number, reportedVersion: number | undefined) {
-    const row = db
-      .select()
-      .from(cameraDeviceSettings)
-      .where(eq(cameraDeviceSettings.deviceId, deviceId))
-      .get();
-    const commands = db
-      .select()
-      .from(deviceCommands)
-      .where(and(eq(deviceCommands.deviceId, deviceId), isNull(deviceCommands.ackedAt)))
-      .orderBy(asc(deviceCommands.id))
-      .limit(20)
-      .all();
-    const settings =
-      row && (reportedVersion === undefined || reportedVersion < row.version)
-        ? { settingsVersion: row.version, ...(row.settings as CameraSettings) }
-        : undefined;
-    return {
-      ...(settings ? { settings } : {}),
-      commands: commands.map(
-        (command) =>
-          ({
-            id: command.id,
-            kind: command.kind,
-            ...(command.seconds !== null ? { seconds: command.seconds } : {}),
-          }) as DeviceCommand,
-      ),
-    };
-  }
-
   return {
     /**
      * Stores the photos of one upload durably before answering: each file placed (fsynced, NAS or spool),
@@ -287,7 +261,7 @@ export function createPhotoService(deps: {
         // An identical retry committed between our look-up and our insert: its copy is the one kept.
         await Promise.all(lostRace.map((p) => deps.removePlaced(p).catch(() => undefined)));
 
-        for (const row of inserted) deps.bus.publish('photos', { change: 'added', photo: row });
+        for (const row of inserted) deps.bus.publish('photos', { change: 'added', photo: photoView(row) });
         deps.bus.publish('devices', {
           change: 'status',
           id: device.id,
@@ -322,21 +296,7 @@ export function createPhotoService(deps: {
           const row = rowsBySeq.get(seq)!;
           return { id: row.id, seq, state: row.state, duplicate: !inserted.includes(row) };
         });
-        const pending = pendingFor(device.id, meta.settingsVersion);
-        // Commands go out until acknowledged; the first sending is noted for the UI.
-        if (pending.commands.length)
-          db.update(deviceCommands)
-            .set({ firstSentAt: receivedAt })
-            .where(
-              and(
-                inArray(
-                  deviceCommands.id,
-                  pending.commands.map((c) => c.id),
-                ),
-                isNull(deviceCommands.firstSentAt),
-              ),
-            )
-            .run();
+        const pending = deps.deviceSettings.deliver(device.id, meta.settingsVersion, receivedAt);
         return {
           stored: inserted.length,
           duplicates: result.filter((r) => r.duplicate).length,

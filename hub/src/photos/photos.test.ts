@@ -399,6 +399,18 @@ test('gallery: a day of photos best shot first, derived images and the original,
   assert.equal(thumb.status, 200);
   assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
   assert.equal((await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).width, 320);
+  // A battery camera has no stream and no recording: its picture on the cameras grid is its newest photo.
+  const snapshot = await fetch(`${t.url}/api/cameras/pet/snapshot.jpg`, {
+    headers: { cookie: viewer.cookie },
+  });
+  assert.equal(snapshot.status, 200);
+  assert.equal(snapshot.headers.get('content-type'), 'image/jpeg');
+  const tag = snapshot.headers.get('etag')!;
+  assert.match(tag, /^"photo-\d+"$/);
+  const again = await fetch(`${t.url}/api/cameras/pet/snapshot.jpg`, {
+    headers: { cookie: viewer.cookie, 'if-none-match': tag },
+  });
+  assert.equal(again.status, 304);
   const other = burst.find((p: { best: boolean }) => !p.best);
   assert.equal((await viewer.get(`/api/photos/${other.id}/enlarged.jpg`)).status, 404);
   assert.equal((await viewer.get(`/api/photos/${best.id}/huge.jpg`)).status, 400);

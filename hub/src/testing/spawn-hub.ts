@@ -40,6 +40,8 @@ export async function spawnHub(
       HEARTH_PORT: '0',
       HEARTH_HOST: '127.0.0.1',
       HEARTH_DEMO: '0',
+      // Demo tests count cameras and processes; the one about photos turns the virtual camera on.
+      HEARTH_DEMO_PHOTOS: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

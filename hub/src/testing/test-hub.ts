@@ -98,6 +98,8 @@ export async function startTestHub(
       ...overrides,
       dataDir,
       server: { port: 0, host: '127.0.0.1', ...overrides.server },
+      // Demo tests count cameras; the photo tests start their own virtual camera.
+      photos: { demoCamera: false, ...overrides.photos },
       log: { level: 'silent' },
     },
   );

@@ -121,10 +121,21 @@ function CameraView({ id }: { id: string }) {
       <StorageBanner />
       <LiveView camera={c} />
       <div class="actions">
-        <a class="btn btn-primary" href={cameraPath(c.id, '/playback')}>
-          <Icon name="history" />
-          {t('camera.openPlayback')}
-        </a>
+        {c.powerProfile === 'battery' ? null : (
+          <a class="btn btn-primary" href={cameraPath(c.id, '/playback')}>
+            <Icon name="history" />
+            {t('camera.openPlayback')}
+          </a>
+        )}
+        {c.deviceId !== null && c.kind === 'esp32' ? (
+          <a
+            class={c.powerProfile === 'battery' ? 'btn btn-primary' : 'btn'}
+            href={cameraPath(c.id, '/photos')}
+          >
+            <Icon name="photo" />
+            {t('photos.open')}
+          </a>
+        ) : null}
         {canManage ? (
           <>
             <a class="btn btn-small" href={cameraPath(c.id, '/settings')}>

@@ -29,10 +29,17 @@ function CameraTile({ camera }: { camera: Camera }) {
         <a class="tile-name" href={path(camera)}>
           {camera.name}
         </a>
-        <a class="btn btn-small btn-quiet" href={path(camera, '/playback')}>
-          <Icon name="history" />
-          <span>{t('cameras.playback')}</span>
-        </a>
+        {camera.powerProfile === 'battery' ? (
+          <a class="btn btn-small btn-quiet" href={path(camera, '/photos')}>
+            <Icon name="photo" />
+            <span>{t('photos.open')}</span>
+          </a>
+        ) : (
+          <a class="btn btn-small btn-quiet" href={path(camera, '/playback')}>
+            <Icon name="history" />
+            <span>{t('cameras.playback')}</span>
+          </a>
+        )}
       </div>
     </li>
   );

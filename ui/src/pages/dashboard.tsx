@@ -38,7 +38,7 @@ export function DashboardPage() {
   const camStats = [
     { key: 'recording', label: t('dashboard.camerasRecording'), value: camCount('recording', 'starting') },
     { key: 'trouble', label: t('dashboard.camerasTrouble'), value: camCount('reconnecting', 'failed') },
-    { key: 'off', label: t('dashboard.camerasOff'), value: camCount('idle', 'disabled') },
+    { key: 'off', label: t('dashboard.camerasOff'), value: camCount('idle', 'photos', 'disabled') },
   ];
 
   return (

@@ -1,16 +1,17 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { useLocation, useRoute } from 'preact-iso';
+import { useRoute } from 'preact-iso';
 import { api, isMissingEndpoint, type Span, type Timeline, type TimelineSegment, urls } from '../api';
 import { useCamera, useCanManage } from '../cameras';
 import { CameraStatusBadge } from '../components/camera';
+import { DayNav, useHouseholdZone } from '../components/day-nav';
 import { ExportPanel } from '../components/export-panel';
 import { Icon } from '../components/icons';
 import { TimeBar } from '../components/timebar';
 import { Alert, errorMessage, LoadError, Loading, PageHeader, useResource } from '../components/ui';
 import { attachPlaylist, type PlaylistPlayer } from '../hls-player';
 import { usePageTitle } from '../hooks';
-import { useLocale, useT } from '../i18n';
+import { useT } from '../i18n';
 import { useLive } from '../live';
 import {
   buildMap,
@@ -22,9 +23,7 @@ import {
   wallAt,
   withStarts,
 } from '../playback-map';
-import { currentTimeZone, settingsStore } from '../session';
-import { useStore } from '../store';
-import { addDays, clockText, dayBounds, dayOf, durationParts, instantOnDay, isDay } from '../time';
+import { clockText, dayBounds, dayOf, durationParts, instantOnDay, isDay } from '../time';
 import { cameraPath } from './camera';
 
 const HOUR = 3600_000;
@@ -37,17 +36,6 @@ const GAP_NOTICE_MS = 2000;
 interface Session {
   map: PlaybackMap;
   player: PlaylistPlayer;
-}
-
-function useHouseholdZone(): string | null {
-  const settings = useStore(settingsStore);
-  const [gaveUp, setGaveUp] = useState(false);
-  useEffect(() => {
-    if (settings) return;
-    const timer = setTimeout(() => setGaveUp(true), 4000);
-    return () => clearTimeout(timer);
-  }, [settings]);
-  return settings?.timeZone ?? (gaveUp ? currentTimeZone() : null);
 }
 
 export function PlaybackPage() {
@@ -92,8 +80,6 @@ function PlaybackView({
   initialWall: number | null;
 }) {
   const t = useT();
-  const locale = useLocale();
-  const { route } = useLocation();
   const camera = useCamera(id);
   const canManage = useCanManage();
   usePageTitle(`${t('playback.title')} · ${camera.data?.name ?? id}`);
@@ -335,13 +321,6 @@ function PlaybackView({
   // ------------------------------------------------------------ render
 
   const dayLink = (d: string) => `${cameraPath(id, '/playback')}?day=${d}`;
-  const dateLabel = new Intl.DateTimeFormat(locale, {
-    weekday: 'short',
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    timeZone: 'UTC',
-  }).format(new Date(`${day}T12:00:00Z`));
 
   let body: ComponentChildren = null;
   if (timeline.error && !timeline.data) {
@@ -366,36 +345,7 @@ function PlaybackView({
         {camera.data ? <CameraStatusBadge camera={camera.data} /> : null}
       </PageHeader>
 
-      <nav class="day-nav" aria-label={t('playback.dayNav')}>
-        <a class="btn btn-small" href={dayLink(addDays(day, -1))} aria-label={t('playback.prevDay')}>
-          <Icon name="back" />
-        </a>
-        <label class="day-pick">
-          <span class="visually-hidden">{t('playback.day')}</span>
-          <input
-            class="day-input"
-            type="date"
-            value={day}
-            max={today}
-            onChange={(e) => {
-              const next = e.currentTarget.value;
-              if (isDay(next)) route(dayLink(next));
-            }}
-          />
-          <span class="day-label" aria-hidden="true">
-            {dateLabel}
-          </span>
-        </label>
-        {day < today ? (
-          <a class="btn btn-small" href={dayLink(addDays(day, 1))} aria-label={t('playback.nextDay')}>
-            <Icon name="forward" />
-          </a>
-        ) : (
-          <span class="btn btn-small" aria-hidden="true" data-disabled="true">
-            <Icon name="forward" />
-          </span>
-        )}
-      </nav>
+      <DayNav day={day} today={today} link={dayLink} />
 
       {body}
 

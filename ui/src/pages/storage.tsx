@@ -18,6 +18,7 @@ import {
   useResource,
   useSubmit,
 } from '../components/ui';
+import { formatBytes } from '../format';
 import { useFormatTime, usePageTitle } from '../hooks';
 import { type MessageKey, type Translate, useLocale, useT } from '../i18n';
 import { en } from '../i18n/en';
@@ -27,18 +28,6 @@ import { useStore } from '../store';
 
 const GB = 1000 ** 3;
 const DAY = 86_400_000;
-
-export function formatBytes(bytes: number, locale: string): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${value.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${units[unit]}`;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const gigabytes = (bytes: number) => String(Number((bytes / GB).toFixed(2)));
