@@ -114,6 +114,12 @@ async function rate(operation, total, concurrency) {
   return total / ((performance.now() - started) / 1000);
 }
 
+/** User + system CPU seconds of a process and its threads (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssMb(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
@@ -126,11 +132,19 @@ await rate(upload, 20, 2); // warm-up
 const results = {};
 for (const concurrency of [1, 8]) {
   const baseline = await rate(durableWrite, UPLOADS, concurrency);
+  const hubCpuBefore = cpuSeconds(hub.pid);
+  const clientCpuBefore = process.cpuUsage();
+  const started = performance.now();
   const ingest = await rate(upload, UPLOADS, concurrency);
+  const wall = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientCpuBefore);
   results[`concurrency${concurrency}`] = {
     uploadsPerSecond: round(ingest),
     baselineWritesPerSecond: round(baseline),
     ratio: round(ingest / baseline),
+    // Where the cores went during the uploads (1.0 = one core busy the whole time).
+    hubCores: round((cpuSeconds(hub.pid) - hubCpuBefore) / wall),
+    clientCores: round((client.user + client.system) / 1e6 / wall),
   };
 }
 let peak = 0;

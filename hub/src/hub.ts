@@ -203,6 +203,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   const photoProcessing = registerPhotoProcessing({
     db,
+    uploadsIdle: () => photos.whenIdle(2000),
     queue,
     bus,
     log: log.child({ part: 'photos' }),

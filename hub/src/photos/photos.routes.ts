@@ -36,12 +36,14 @@ export function devicePhotoRoutes(deps: {
     ),
     async (c) => {
       const device = c.get('device')!;
-      const upload = await parseUpload(c.req.raw, {
-        maxBytes: deps.maxUploadBytes,
-        maxPhotos: deps.maxPhotosPerUpload,
-        tmpDir: incomingDir(deps.dataDir),
+      const result = await deps.photos.track(async () => {
+        const upload = await parseUpload(c.req.raw, {
+          maxBytes: deps.maxUploadBytes,
+          maxPhotos: deps.maxPhotosPerUpload,
+          tmpDir: incomingDir(deps.dataDir),
+        });
+        return deps.photos.ingest(device, upload);
       });
-      const result = await deps.photos.ingest(device, upload);
       const status = result.stored > 0 ? 201 : 200;
       if ((c.req.header('accept') ?? '').includes(COMPACT_MEDIA_TYPE)) {
         const body = encodeUploadReply({

@@ -84,6 +84,11 @@ export function createPhotoService(deps: {
       ? new RateLimiterMemory({ points: config.uploadsPerMinute, duration: 60 })
       : null;
 
+  // Uploads in progress: processing yields to them, since a camera stays awake (on battery) until it
+  // has its answer, while thumbnails can wait a moment.
+  let uploading = 0;
+  let idleWaiters: (() => void)[] = [];
+
   function cameraOf(deviceId: number): string {
     const camera = db.select({ id: cameras.id }).from(cameras).where(eq(cameras.deviceId, deviceId)).get();
     if (!camera) throw conflict('This device has no camera; add one for it before it uploads photos.');
@@ -311,6 +316,34 @@ export function createPhotoService(deps: {
 
     get(id: number): PhotoRow | undefined {
       return db.select().from(photos).where(eq(photos.id, id)).get();
+    },
+
+    /** Runs one upload (body parsing included) counted as in progress. */
+    async track<T>(upload: () => Promise<T>): Promise<T> {
+      uploading++;
+      try {
+        return await upload();
+      } finally {
+        if (--uploading === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const wake of waiters) wake();
+        }
+      }
+    },
+
+    /** Resolves when no upload is in progress, or after `maxWaitMs` so work is never starved. */
+    whenIdle(maxWaitMs: number): Promise<void> {
+      if (uploading === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(done, maxWaitMs);
+        function done() {
+          clearTimeout(timer);
+          idleWaiters = idleWaiters.filter((w) => w !== done);
+          resolve();
+        }
+        idleWaiters.push(done);
+      });
     },
   };
 }

@@ -154,6 +154,16 @@ test('bad uploads get a clear 4xx and leave nothing behind', async () => {
       /Photo part 1 .* is truncated/,
     ],
     [
+      'JPEG cut in the middle of its scan, with an end marker put back',
+      () =>
+        upload(
+          [{ data: Buffer.concat([good.subarray(0, good.length >> 1), Buffer.from([0xff, 0xd9])]) }],
+          meta('bad-1b'),
+        ),
+      422,
+      /Photo part 0 .* does not decode/,
+    ],
+    [
       'PNG named .jpg',
       () => upload([{ data: png, name: 'cat.jpg' }], meta('bad-2')),
       422,

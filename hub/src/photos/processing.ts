@@ -84,6 +84,8 @@ export function registerPhotoProcessing(deps: {
   dataDir: string;
   /** The original's bytes wherever it is now (NAS through the fs worker, or the spool). */
   readOriginal: (photo: PhotoRow) => Promise<Buffer>;
+  /** Resolves when no upload is being received (or after a bounded wait): uploads go first. */
+  uploadsIdle?: () => Promise<void>;
   maxAttempts?: number;
 }) {
   const { db } = deps;
@@ -179,9 +181,15 @@ export function registerPhotoProcessing(deps: {
           { state: 'processing' },
         );
       try {
-        for (const photo of todo) await processOne(photo);
+        for (const photo of todo) {
+          await deps.uploadsIdle?.();
+          await processOne(photo);
+        }
         const bursts = new Map(rows.map((row) => [`${row.deviceId}:${row.burstId}`, row]));
-        for (const row of bursts.values()) await pickBest(row.deviceId, row.burstId);
+        for (const row of bursts.values()) {
+          await deps.uploadsIdle?.();
+          await pickBest(row.deviceId, row.burstId);
+        }
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         const unfinished = db
