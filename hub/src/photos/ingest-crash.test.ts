@@ -154,3 +154,79 @@ test('SIGKILL during 400 concurrent uploads, 5 rounds: every acknowledged photo 
     await hub.stop();
   }
 });
+
+test('SIGKILL right after a burst is acknowledged: after the restart its processing resumes and completes, with one best shot', async () => {
+  const dataDir = tempDir();
+  const nas = path.join(dataDir, 'nas');
+  mkdirSync(nas);
+  writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
+  const config = path.join(dataDir, 'hearth.json');
+  writeFileSync(config, JSON.stringify({ storage: { requireNasMount: false } }));
+  const env = { HEARTH_NAS_DIR: nas, HEARTH_CONFIG: config };
+  const added = await runCli(['device', 'add', 'resume-cam', '--kind', 'camera'], { dataDir, env });
+  assert.equal(added.code, 0, added.stderr);
+  const token = added.lastLine.trim();
+  const db = new Database(path.join(dataDir, 'hearth.db'));
+  const device = db.prepare("select id from devices where name = 'resume-cam'").get() as { id: number };
+  db.prepare(
+    "insert into cameras (id, name, kind, device_id, power_profile, record, segment_seconds, enabled, priority, created_at, updated_at) values ('resume', 'Resume', 'esp32', ?, 'battery', 0, 60, 1, 'normal', 0, 0)",
+  ).run(device.id);
+  db.close();
+  // Eight UXGA photos: their processing takes far longer than the kill that follows the answer.
+  const form = new FormData();
+  for (let i = 0; i < 8; i++) {
+    const jpeg = await sharp({
+      create: {
+        width: 1600,
+        height: 1200,
+        channels: 3,
+        noise: { type: 'gaussian', mean: 128, sigma: 20 + i },
+      },
+    })
+      .jpeg({ quality: 70 })
+      .toBuffer();
+    form.append('photo', new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), `p${i}.jpg`);
+  }
+  form.append(
+    'meta',
+    JSON.stringify({ burstId: 'resume-1', seq: 0, capturedAt: Date.now(), wakeReason: 'pir' }),
+  );
+
+  const first = await spawnHub({ dataDir, env });
+  const response = await fetch(`${first.url}/api/device/photos`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  await first.kill('SIGKILL');
+  assert.equal(response.status, 201, await response.text());
+  const states = () => {
+    const reader = new Database(path.join(dataDir, 'hearth.db'), { readonly: true });
+    try {
+      return reader.prepare('select state, best from photos order by seq').all() as {
+        state: string;
+        best: number;
+      }[];
+    } finally {
+      reader.close();
+    }
+  };
+  const atKill = states();
+  assert.equal(atKill.length, 8, 'the acknowledged burst is stored');
+  assert.ok(
+    atKill.some((row) => row.state !== 'completed'),
+    'the kill came before processing finished (otherwise this test proves nothing)',
+  );
+
+  const second = await spawnHub({ dataDir, env });
+  try {
+    await waitFor('every photo of the burst processed after the restart', () => {
+      const now = states();
+      return now.every((row) => row.state === 'completed') && now.filter((row) => row.best).length === 1
+        ? true
+        : undefined;
+    });
+  } finally {
+    await second.stop();
+  }
+});
