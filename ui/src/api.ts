@@ -247,7 +247,13 @@ export interface Photo {
 
 export type FrameSize = 'QVGA' | 'VGA' | 'SVGA' | 'XGA' | 'HD' | 'SXGA' | 'UXGA';
 export const FRAME_SIZES: readonly FrameSize[] = ['QVGA', 'VGA', 'SVGA', 'XGA', 'HD', 'SXGA', 'UXGA'];
-export type CommandKind = 'capture_now' | 'start_stream' | 'stop_stream' | 'sleep' | 'reboot';
+export type CommandKind =
+  | 'capture_now'
+  | 'start_stream'
+  | 'stop_stream'
+  | 'sleep'
+  | 'reboot'
+  | 'factory_reset';
 
 export interface CameraSettings {
   frameSize?: FrameSize;

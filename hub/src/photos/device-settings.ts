@@ -39,6 +39,11 @@ export const newCommandSchema = z
   .refine((c) => c.kind !== 'sleep' || c.seconds !== undefined, {
     message: 'sleep needs seconds',
     path: ['seconds'],
+  })
+  // It erases the camera's Wi-Fi and enrolment: only the owner, over Bluetooth, next to it.
+  .refine((c) => c.kind !== 'factory_reset', {
+    message: 'a factory reset is done by the owner over Bluetooth',
+    path: ['kind'],
   });
 
 /** Settings and commands waiting for a camera's next wake (delivered in the upload reply, or over BLE). */

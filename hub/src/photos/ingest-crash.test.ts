@@ -180,6 +180,7 @@ test('SIGKILL right after a burst is acknowledged: after the restart its process
         width: 1600,
         height: 1200,
         channels: 3,
+        background: '#808080',
         noise: { type: 'gaussian', mean: 128, sigma: 20 + i },
       },
     })

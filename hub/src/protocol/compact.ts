@@ -11,7 +11,15 @@ export const COMPACT_MEDIA_TYPE = 'application/x-hearth-tlv';
 /** One BLE attribute value at most (ATT caps it at 512 bytes). */
 export const COMPACT_MAX_BYTES = 512;
 
-export const FRAME_KINDS = { settings: 0x01, commands: 0x02, uploadReply: 0x03 } as const;
+export const FRAME_KINDS = {
+  settings: 0x01,
+  commands: 0x02,
+  uploadReply: 0x03,
+  /** BLE only: the hub enrols a camera (written once, never read back). */
+  enrolment: 0x04,
+  /** BLE only: what the camera reports (read and notified). */
+  status: 0x05,
+} as const;
 export type FrameKind = keyof typeof FRAME_KINDS;
 
 /** Frame sizes by the names esp32-camera uses; the wire carries the index in this list. */
@@ -29,7 +37,14 @@ export interface CameraSettings {
   burstLength?: number;
 }
 
-export const COMMAND_KINDS = ['capture_now', 'start_stream', 'stop_stream', 'sleep', 'reboot'] as const;
+export const COMMAND_KINDS = [
+  'capture_now',
+  'start_stream',
+  'stop_stream',
+  'sleep',
+  'reboot',
+  'factory_reset',
+] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 export interface DeviceCommand {
@@ -55,6 +70,35 @@ export interface UploadReply {
   commands: (DeviceCommand | UnknownCommand)[];
 }
 
+/** What the hub writes to a camera's enrolment characteristic. */
+export interface Enrolment {
+  /** By name, so DHCP changes do not matter: `http://<hub>.local:<port>`. */
+  hubUrl: string;
+  /** The same hub by its current IP address, for networks without mDNS. */
+  hubAddressUrl?: string;
+  deviceToken: string;
+  /** The hub's Ed25519 firmware-signing public key, 32 bytes as hex. */
+  signingKey?: string;
+}
+
+export const WIFI_STATES = ['unprovisioned', 'connecting', 'connected', 'failed'] as const;
+export type WifiState = (typeof WIFI_STATES)[number];
+
+/** What a camera notifies on its status characteristic; every field optional (a newer firmware adds more). */
+export interface CameraStatusReport {
+  settingsVersion?: number;
+  batteryMv?: number;
+  rssi?: number;
+  firmware?: string;
+  wifiState?: WifiState;
+  /** HTTP status of the last upload; 0 none yet, 1 no answer (network). */
+  lastUpload?: number;
+  freeHeap?: number;
+  /** The newest command id the camera carried out (or skipped, for an unknown kind). */
+  lastCommandId?: number;
+  enrolled?: boolean;
+}
+
 export class CompactError extends Error {
   override name = 'CompactError';
 }
@@ -70,6 +114,18 @@ const TAG = {
   stored: 0x20,
   duplicates: 0x21,
   hubTime: 0x22,
+  hubUrl: 0x30,
+  hubAddressUrl: 0x31,
+  deviceToken: 0x32,
+  signingKey: 0x33,
+  batteryMv: 0x40,
+  rssi: 0x41,
+  firmware: 0x42,
+  wifiState: 0x43,
+  lastUpload: 0x44,
+  freeHeap: 0x45,
+  lastCommandId: 0x46,
+  enrolled: 0x47,
 } as const;
 
 const COMMAND_CODE: Record<CommandKind, number> = {
@@ -78,6 +134,7 @@ const COMMAND_CODE: Record<CommandKind, number> = {
   stop_stream: 0x03,
   sleep: 0x04,
   reboot: 0x05,
+  factory_reset: 0x06,
 };
 
 /** Valid ranges; the hub's settings API enforces the same ones. */
@@ -184,6 +241,8 @@ interface Decoded {
   kind: FrameKind;
   settings: CameraSettings;
   commands: (DeviceCommand | UnknownCommand)[];
+  enrolment: Partial<Enrolment>;
+  status: Omit<CameraStatusReport, 'settingsVersion'>;
   stored?: number;
   duplicates?: number;
   hubTime?: number;
@@ -199,6 +258,22 @@ const FIXED_LENGTH: Partial<Record<number, number>> = {
   [TAG.stored]: 1,
   [TAG.duplicates]: 1,
   [TAG.hubTime]: 8,
+  [TAG.signingKey]: 32,
+  [TAG.batteryMv]: 2,
+  [TAG.rssi]: 1,
+  [TAG.wifiState]: 1,
+  [TAG.lastUpload]: 2,
+  [TAG.freeHeap]: 4,
+  [TAG.lastCommandId]: 4,
+  [TAG.enrolled]: 1,
+};
+
+/** Byte lengths of the text records: [min, max]. */
+const TEXT_LENGTH: Partial<Record<number, readonly [number, number]>> = {
+  [TAG.hubUrl]: [8, 128],
+  [TAG.hubAddressUrl]: [8, 64],
+  [TAG.deviceToken]: [8, 64],
+  [TAG.firmware]: [1, 32],
 };
 
 /** Tags each frame kind may carry; any other tag is skipped, as tags from a newer hub would be. */
@@ -217,6 +292,18 @@ const ALLOWED: Record<FrameKind, Set<number>> = {
     TAG.duplicates,
     TAG.hubTime,
   ]),
+  enrolment: new Set([TAG.hubUrl, TAG.hubAddressUrl, TAG.deviceToken, TAG.signingKey]),
+  status: new Set([
+    TAG.settingsVersion,
+    TAG.batteryMv,
+    TAG.rssi,
+    TAG.firmware,
+    TAG.wifiState,
+    TAG.lastUpload,
+    TAG.freeHeap,
+    TAG.lastCommandId,
+    TAG.enrolled,
+  ]),
 };
 
 /** Decodes any frame; throws CompactError naming what is wrong. */
@@ -229,7 +316,7 @@ export function decodeCompact(bytes: Uint8Array): Decoded {
   const kind = (Object.keys(FRAME_KINDS) as FrameKind[]).find((name) => FRAME_KINDS[name] === bytes[2]);
   if (!kind) throw new CompactError(`unknown frame kind 0x${bytes[2]!.toString(16).padStart(2, '0')}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Decoded = { kind, settings: {}, commands: [] };
+  const out: Decoded = { kind, settings: {}, commands: [], enrolment: {}, status: {} };
   const seen = new Set<number>();
   let at = 3;
   while (at < bytes.length) {
@@ -241,14 +328,15 @@ export function decodeCompact(bytes: Uint8Array): Decoded {
       throw new CompactError(`record 0x${tag.toString(16).padStart(2, '0')} at byte ${at} runs past the end`);
     at = value + length;
     if (!ALLOWED[kind].has(tag)) continue;
+    const name = `record 0x${tag.toString(16).padStart(2, '0')}`;
     const fixed = FIXED_LENGTH[tag];
-    if (fixed !== undefined) {
-      if (length !== fixed)
-        throw new CompactError(
-          `record 0x${tag.toString(16).padStart(2, '0')} has length ${length}, expected ${fixed}`,
-        );
-      if (seen.has(tag))
-        throw new CompactError(`record 0x${tag.toString(16).padStart(2, '0')} appears twice`);
+    if (fixed !== undefined && length !== fixed)
+      throw new CompactError(`${name} has length ${length}, expected ${fixed}`);
+    const text = TEXT_LENGTH[tag];
+    if (text && (length < text[0] || length > text[1]))
+      throw new CompactError(`${name} has length ${length}, expected ${text[0]}–${text[1]}`);
+    if (tag !== TAG.command) {
+      if (seen.has(tag)) throw new CompactError(`${name} appears twice`);
       seen.add(tag);
     }
     switch (tag) {
@@ -303,6 +391,46 @@ export function decodeCompact(bytes: Uint8Array): Decoded {
       case TAG.hubTime:
         out.hubTime = view.getUint32(value, true) + view.getUint32(value + 4, true) * 2 ** 32;
         break;
+      case TAG.hubUrl:
+        out.enrolment.hubUrl = hubUrlText(bytes.subarray(value, value + length), name);
+        break;
+      case TAG.hubAddressUrl:
+        out.enrolment.hubAddressUrl = hubUrlText(bytes.subarray(value, value + length), name);
+        break;
+      case TAG.deviceToken:
+        out.enrolment.deviceToken = printable(bytes.subarray(value, value + length), name);
+        break;
+      case TAG.signingKey:
+        out.enrolment.signingKey = toHex(bytes.subarray(value, value + length));
+        break;
+      case TAG.batteryMv:
+        out.status.batteryMv = view.getUint16(value, true);
+        break;
+      case TAG.rssi:
+        out.status.rssi = view.getInt8(value);
+        break;
+      case TAG.firmware:
+        out.status.firmware = printable(bytes.subarray(value, value + length), name);
+        break;
+      case TAG.wifiState: {
+        const state = WIFI_STATES[bytes[value]!];
+        if (!state) throw new CompactError(`Wi-Fi state ${bytes[value]} is unknown`);
+        out.status.wifiState = state;
+        break;
+      }
+      case TAG.lastUpload:
+        out.status.lastUpload = view.getUint16(value, true);
+        break;
+      case TAG.freeHeap:
+        out.status.freeHeap = view.getUint32(value, true);
+        break;
+      case TAG.lastCommandId:
+        out.status.lastCommandId = view.getUint32(value, true);
+        break;
+      case TAG.enrolled:
+        if (bytes[value]! > 1) throw new CompactError(`enrolled must be 0 or 1, not ${bytes[value]}`);
+        out.status.enrolled = bytes[value] === 1;
+        break;
     }
   }
   return out;
@@ -331,6 +459,91 @@ export function decodeUploadReply(bytes: Uint8Array): UploadReply {
     hubTime: frame.hubTime,
     ...(Object.keys(frame.settings).length > 0 ? { settings: frame.settings } : {}),
     commands: frame.commands,
+  };
+}
+
+/** Printable ASCII only: tokens and versions, never control characters a log or a UI would mangle. */
+function printable(bytes: Uint8Array, name: string): string {
+  if (!bytes.every((byte) => byte >= 0x21 && byte <= 0x7e))
+    throw new CompactError(`${name} is not printable ASCII`);
+  return String.fromCharCode(...bytes);
+}
+
+function hubUrlText(bytes: Uint8Array, name: string): string {
+  const text = printable(bytes, name);
+  if (!/^https?:\/\/[^/?#]+(:\d{1,5})?\/?$/.test(text))
+    throw new CompactError(`${name} is not an http(s) base URL`);
+  return text;
+}
+
+function textRecord(writer: Writer, tag: number, value: string, name: string): void {
+  const bytes = [...new TextEncoder().encode(value)];
+  const [min, max] = TEXT_LENGTH[tag]!;
+  if (bytes.length < min || bytes.length > max)
+    throw new CompactError(`${name} is ${bytes.length} bytes; ${min}–${max} allowed`);
+  printable(Uint8Array.from(bytes), name);
+  writer.record(tag, bytes);
+}
+
+export function encodeEnrolment(enrolment: Enrolment): Uint8Array {
+  const writer = new Writer('enrolment');
+  textRecord(writer, TAG.hubUrl, enrolment.hubUrl, 'hubUrl');
+  if (enrolment.hubAddressUrl !== undefined)
+    textRecord(writer, TAG.hubAddressUrl, enrolment.hubAddressUrl, 'hubAddressUrl');
+  textRecord(writer, TAG.deviceToken, enrolment.deviceToken, 'deviceToken');
+  if (enrolment.signingKey !== undefined) {
+    const key = fromHex(enrolment.signingKey);
+    if (key.length !== 32) throw new CompactError(`signingKey is ${key.length} bytes, not 32`);
+    writer.record(TAG.signingKey, [...key]);
+  }
+  const frame = writer.done();
+  decodeEnrolment(frame); // the same checks the camera makes (URL shape), before it is sent
+  return frame;
+}
+
+export function decodeEnrolment(bytes: Uint8Array): Enrolment {
+  const frame = decodeCompact(bytes);
+  if (frame.kind !== 'enrolment') throw new CompactError(`expected an enrolment frame, got ${frame.kind}`);
+  const { hubUrl, deviceToken } = frame.enrolment;
+  if (!hubUrl || !deviceToken) throw new CompactError('an enrolment needs hubUrl and deviceToken');
+  return { ...frame.enrolment, hubUrl, deviceToken };
+}
+
+export function encodeStatus(status: CameraStatusReport): Uint8Array {
+  const writer = new Writer('status');
+  const integer = (name: string, value: number, min: number, max: number) => {
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new CompactError(`${name} ${value} is outside ${min}–${max}`);
+    return value;
+  };
+  if (status.settingsVersion !== undefined)
+    writer.record(
+      TAG.settingsVersion,
+      u32(integer('settingsVersion', status.settingsVersion, 0, 0xffffffff)),
+    );
+  if (status.batteryMv !== undefined)
+    writer.record(TAG.batteryMv, u16(integer('batteryMv', status.batteryMv, 0, 0xffff)));
+  if (status.rssi !== undefined) writer.record(TAG.rssi, u8(integer('rssi', status.rssi, -128, 127)));
+  if (status.firmware !== undefined) textRecord(writer, TAG.firmware, status.firmware, 'firmware');
+  if (status.wifiState !== undefined) writer.record(TAG.wifiState, u8(WIFI_STATES.indexOf(status.wifiState)));
+  if (status.lastUpload !== undefined)
+    writer.record(TAG.lastUpload, u16(integer('lastUpload', status.lastUpload, 0, 999)));
+  if (status.freeHeap !== undefined)
+    writer.record(TAG.freeHeap, u32(integer('freeHeap', status.freeHeap, 0, 0xffffffff)));
+  if (status.lastCommandId !== undefined)
+    writer.record(TAG.lastCommandId, u32(integer('lastCommandId', status.lastCommandId, 0, 0xffffffff)));
+  if (status.enrolled !== undefined) writer.record(TAG.enrolled, u8(status.enrolled ? 1 : 0));
+  return writer.done();
+}
+
+export function decodeStatus(bytes: Uint8Array): CameraStatusReport {
+  const frame = decodeCompact(bytes);
+  if (frame.kind !== 'status') throw new CompactError(`expected a status frame, got ${frame.kind}`);
+  return {
+    ...(frame.settings.settingsVersion !== undefined
+      ? { settingsVersion: frame.settings.settingsVersion }
+      : {}),
+    ...frame.status,
   };
 }
 

@@ -456,6 +456,7 @@ export const en = {
   'cameraDevice.command.stop_stream': 'Stop streaming',
   'cameraDevice.command.sleep': 'Sleep',
   'cameraDevice.command.reboot': 'Restart',
+  'cameraDevice.command.factory_reset': 'Factory reset',
   'cameraDevice.settings': 'Camera settings',
   'cameraDevice.frameSize': 'Picture size',
   'cameraDevice.jpegQuality': 'JPEG quality',

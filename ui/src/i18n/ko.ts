@@ -458,6 +458,7 @@ export const ko: Record<keyof typeof en, string> = {
   'cameraDevice.command.stop_stream': '스트리밍 중지',
   'cameraDevice.command.sleep': '절전',
   'cameraDevice.command.reboot': '다시 시작',
+  'cameraDevice.command.factory_reset': '공장 초기화',
   'cameraDevice.settings': '카메라 설정',
   'cameraDevice.frameSize': '사진 크기',
   'cameraDevice.jpegQuality': 'JPEG 품질',
