@@ -8,6 +8,10 @@ import { createLoginLimiter } from './accounts/login-limiter.js';
 import { createSessionService } from './accounts/sessions.service.js';
 import { createSetupService } from './accounts/setup.service.js';
 import { createUserService } from './accounts/users.service.js';
+import { createAdoptionService } from './ble/adoption.service.js';
+import { createBleManager } from './ble/ble-manager.js';
+import { hubUrlsForCameras } from './ble/hub-urls.js';
+import { createWifiCredentials } from './ble/wifi-credentials.js';
 import { createCameraService } from './cameras/cameras.service.js';
 import { createMjpegSources } from './cameras/mjpeg-sources.js';
 import { type Clock, systemClock } from './clock.js';
@@ -226,6 +230,23 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const demoPhotoCamera = createDemoPhotoCamera({ devices, cameras, deviceSettings, log });
   if (seededDemo && config.photos.demoCamera) demoPhotoCamera.seed();
   const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
+  const ble = createBleManager({ log: log.child({ part: 'ble' }), enabled: config.ble.enabled });
+  const wifi = createWifiCredentials({ db, clock, secretsDir: config.secretsDir });
+  let listeningPort = config.server.port;
+  const adoptions = createAdoptionService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'adoption' }),
+    ble,
+    wifi,
+    devices,
+    cameras,
+    systemEvents,
+    hubUrls: () => hubUrlsForCameras(config.ble, listeningPort),
+    timeouts: { contactMs: config.ble.contactSeconds * 1000 },
+  });
+  loops.register({ name: 'ble.contact', intervalMs: 2000, run: () => adoptions.checkContact() });
 
   const backups = registerDatabaseBackups({
     db,
@@ -345,6 +366,9 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     photos,
     gallery,
     deviceSettings,
+    ble,
+    wifi,
+    adoptions,
     openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
   let openApi: unknown;
@@ -415,6 +439,10 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         );
       guard.start();
       await recording.start();
+      listeningPort = address.port;
+      adoptions.recover();
+      // Finds out in the background whether there is an adapter; nothing waits for it.
+      void ble.probe().then((status) => log.info({ ble: status }, 'bluetooth'));
       // Files a crash placed on the NAS before their rows were written get their rows now; then
       // retention finishes deletions a crash interrupted and applies the budget.
       void loops.runNow('nas.reconcile').then(() => loops.runNow('retention'));
@@ -450,6 +478,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       }
       await live.stopAll();
       await recording.stop();
+      await ble.stop();
       guard.stop();
       await loops.stop();
       await queue.stop();

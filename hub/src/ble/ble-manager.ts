@@ -118,6 +118,8 @@ function releaseGatt(server: unknown): void {
  */
 export function createBleManager(deps: {
   log: Logger;
+  /** false: the owner turned Bluetooth off in the config; the manager says so and never opens D-Bus. */
+  enabled?: boolean;
   timeouts?: Partial<BleTimeouts>;
   connectAttempts?: number;
 }) {
@@ -135,6 +137,10 @@ export function createBleManager(deps: {
 
   async function adapter(): Promise<Adapter> {
     if (session) return session.adapter;
+    if (deps.enabled === false) {
+      status = { state: 'unavailable', reason: 'turned off in the configuration (ble.enabled)' };
+      throw new BleError('unavailable', 'Bluetooth is turned off in the configuration (ble.enabled).');
+    }
     let created: ReturnType<typeof createBluetooth> | undefined;
     try {
       created = createBluetooth();
@@ -358,10 +364,11 @@ export function createBleManager(deps: {
       if (!signals) return 0;
       return signals.eventNames().reduce((sum, name) => sum + signals.listenerCount(name), 0);
     },
+    /** Closes the D-Bus connection; a link in progress fails at its next step (callers clean up). */
     async stop(): Promise<void> {
-      await tail;
       session?.destroy();
       session = null;
+      status = { state: 'unavailable', reason: 'stopped' };
     },
   };
 }

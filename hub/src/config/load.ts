@@ -74,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   config.server.uiDir = path.resolve(config.server.uiDir || path.join(hubRoot, '..', 'ui', 'dist'));
   config.storage.stagingDir = path.resolve(config.storage.stagingDir || path.join(config.dataDir, 'staging'));
   config.storage.spoolDir = path.resolve(config.storage.spoolDir || path.join(config.dataDir, 'spool'));
+  config.secretsDir = path.resolve(config.secretsDir || path.join(config.dataDir, 'secrets'));
   config.storage.requireNasMount ??= !config.demo;
   return config;
 }

@@ -27,6 +27,8 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./var'),
     /** The NAS mount (a plain folder in demo mode); empty means `<dataDir>/nas`. */
     nasDir: z.string().default(''),
+    /** Keys that must never travel with the database or its backups (the Wi-Fi sealing key); default <data>/secrets. */
+    secretsDir: z.string().default(''),
     demo: z.boolean().default(false),
     log: z
       .object({
@@ -173,6 +175,19 @@ export const configSchema = z
         keepHours: z.number().positive().default(24),
         /** ffmpeg reading nothing this long (a hung NAS) is killed and the export attempt fails. */
         stallSeconds: z.number().int().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
+    /** Adding cameras over Bluetooth (BlueZ through D-Bus). */
+    ble: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The hub as cameras should call it; default `http://<hostname>.local:<port>` (mDNS). */
+        hubUrl: z.string().default(''),
+        /** The same by IP address, for networks without mDNS; default the first LAN IPv4 address. */
+        hubAddressUrl: z.string().default(''),
+        /** How long an enrolled camera has to make its first upload before the adoption fails. */
+        contactSeconds: z.number().int().min(10).max(3600).default(120),
       })
       .strict()
       .prefault({}),

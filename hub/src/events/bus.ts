@@ -14,6 +14,7 @@ export const TOPICS = [
   'exports',
   'storage',
   'photos',
+  'ble',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 

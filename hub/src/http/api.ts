@@ -6,6 +6,10 @@ import type { SessionService } from '../accounts/sessions.service.js';
 import type { SetupService } from '../accounts/setup.service.js';
 import { userRoutes } from '../accounts/users.routes.js';
 import type { UserService } from '../accounts/users.service.js';
+import type { AdoptionService } from '../ble/adoption.service.js';
+import { bleRoutes } from '../ble/ble.routes.js';
+import type { BleManager } from '../ble/ble-manager.js';
+import type { WifiCredentials } from '../ble/wifi-credentials.js';
 import { cameraRoutes } from '../cameras/cameras.routes.js';
 import type { CameraService } from '../cameras/cameras.service.js';
 import type { MjpegSources } from '../cameras/mjpeg-sources.js';
@@ -71,6 +75,9 @@ export interface ApiDeps {
   deviceSettings: DeviceSettings;
   openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => Promise<ServableFile>;
   playback: PlaybackService;
+  ble: BleManager;
+  wifi: WifiCredentials;
+  adoptions: AdoptionService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -161,7 +168,8 @@ export function buildApi(deps: ApiDeps) {
         openOriginal: deps.openPhoto,
       }),
     )
-    .route('/', playbackRoutes({ allow, playback: deps.playback }));
+    .route('/', playbackRoutes({ allow, playback: deps.playback }))
+    .route('/ble', bleRoutes({ allow, ble: deps.ble, wifi: deps.wifi, adoptions: deps.adoptions }));
 }
 
 export type AppType = ReturnType<typeof buildApi>;

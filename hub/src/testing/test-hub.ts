@@ -59,6 +59,9 @@ export class TestClient {
   patch<T = any>(path: string, json: unknown) {
     return this.request<T>('PATCH', path, { json });
   }
+  put<T = any>(path: string, json: unknown) {
+    return this.request<T>('PUT', path, { json });
+  }
   delete<T = any>(path: string) {
     return this.request<T>('DELETE', path);
   }
