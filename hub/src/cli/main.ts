@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../accounts/accounts.schema.js';
 import { createSetupService } from '../accounts/setup.service.js';
 import { createUserService } from '../accounts/users.service.js';
+import { bleCommand } from '../ble/ble.cli.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { backupDatabase } from '../db/backup.js';
@@ -32,6 +33,10 @@ const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses
   hearth db migrate                          apply database migrations
   hearth db backup <file>                    consistent copy of the database, safe while the hub runs
   hearth reindex                             rebuild the recordings index from the files on the NAS and in the spool
+  hearth ble status                          Bluetooth adapter, household Wi-Fi name, recent camera adoptions
+  hearth ble wifi <ssid>                     the Wi-Fi new cameras join; password from stdin (sealed, never shown)
+  hearth ble scan [--seconds 5]              cameras in range that can be added
+  hearth ble adopt <address> --name NAME [--camera-id ID]   adds the camera: Wi-Fi, hub address, token
 
 Environment: HEARTH_DATA_DIR (default ./var), HEARTH_CONFIG (optional JSON file).`;
 
@@ -90,6 +95,9 @@ function parseArguments(argv: string[]) {
         kind: { type: 'string' },
         'hardware-id': { type: 'string' },
         'token-id': { type: 'string' },
+        name: { type: 'string' },
+        'camera-id': { type: 'string' },
+        seconds: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -283,6 +291,20 @@ async function run(argv: string[]): Promise<void> {
         return;
       }
       default:
+        if (group === 'ble') {
+          process.exitCode = await bleCommand(
+            action,
+            {
+              positionals: rest,
+              name: values.name,
+              cameraId: values['camera-id'],
+              seconds: values.seconds,
+              password: readPasswordFromStdin,
+            },
+            { db, config },
+          );
+          return;
+        }
         throw new UsageError(`unknown command "${key}"`);
     }
   } finally {
