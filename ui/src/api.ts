@@ -291,6 +291,44 @@ export interface CameraDeviceState {
   pendingCommands: DeviceCommand[];
 }
 
+export type BleStatus =
+  | { state: 'starting' }
+  | { state: 'ready'; adapter: string }
+  | { state: 'unavailable'; reason: string };
+
+export interface ScannedCamera {
+  address: string;
+  name: string;
+  rssi: number | null;
+  /** Improv state from its advertisement: `authorization_required` means its button must be pressed. */
+  improv: string | null;
+  hearth: boolean;
+}
+
+export type AdoptionState =
+  | 'connecting'
+  | 'waiting_for_button'
+  | 'provisioning'
+  | 'enrolling'
+  | 'waiting_for_contact'
+  | 'adopted'
+  | 'failed';
+
+export interface Adoption {
+  id: number;
+  address: string;
+  name: string;
+  cameraId: string;
+  state: AdoptionState;
+  errorCode: string | null;
+  error: string | null;
+  deviceId: number | null;
+  firmware: string | null;
+  cameraUrl: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface FieldIssue {
   path: string;
   message: string;
@@ -574,6 +612,19 @@ export const api = {
       method: 'POST',
       json: seconds === undefined ? { kind } : { kind, seconds },
     }),
+
+  bleStatus: (): Promise<{ status: BleStatus }> => json('/api/ble'),
+  bleWifi: (): Promise<{ ssid: string | null; passwordSet: boolean }> => json('/api/ble/wifi'),
+  saveBleWifi: (body: {
+    ssid: string;
+    password: string;
+  }): Promise<{ ssid: string | null; passwordSet: boolean }> =>
+    json('/api/ble/wifi', { method: 'PUT', json: body }),
+  bleScan: (seconds = 4): Promise<{ cameras: ScannedCamera[] }> =>
+    json('/api/ble/scan', { method: 'POST', json: { seconds } }),
+  adoptCamera: (body: { address: string; name: string }): Promise<{ adoption: Adoption }> =>
+    json('/api/ble/adoptions', { method: 'POST', json: body }),
+  adoption: (id: number): Promise<{ adoption: Adoption }> => json(`/api/ble/adoptions/${id}`),
 
   getSettings: (): Promise<{ settings: Settings }> => data(client.settings.$get()),
   updateSettings: (json: Partial<Settings>): Promise<{ settings: Settings }> =>

@@ -3,6 +3,7 @@ import { LocationProvider, lazy, Route, Router } from 'preact-iso';
 import { Logo } from './components/icons';
 import { Shell } from './components/shell';
 import { useT } from './i18n';
+import { AddCameraPage } from './pages/add-camera';
 import { LoginPage, SetupPage } from './pages/auth';
 import { CameraPage } from './pages/camera';
 import { CameraSettingsPage } from './pages/camera-settings';
@@ -63,6 +64,7 @@ export function App() {
             <Router>
               <Route path="/" component={DashboardPage} />
               <Route path="/cameras" component={CamerasPage} />
+              <Route path="/cameras/add-bluetooth" component={AddCameraPage} />
               <Route path="/cameras/:id" component={CameraPage} />
               <Route path="/cameras/:id/playback" component={PlaybackPage} />
               <Route path="/cameras/:id/settings" component={CameraSettingsPage} />

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type {
+  Adoption,
   ClipExport,
   Device,
   DeviceStatus,
@@ -61,6 +62,12 @@ export type PhotoChange =
   | { change: 'best'; id: number; burstId: string }
   | { change: 'removed'; id: number };
 
+/** An "Add camera" over Bluetooth moved to its next step. */
+export interface BleChange {
+  change: 'adoption';
+  adoption: Adoption;
+}
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
@@ -70,6 +77,7 @@ export interface LiveTopics {
   exports: unknown;
   storage: StorageChange;
   photos: PhotoChange;
+  ble: BleChange;
   hello: unknown;
   resync: unknown;
 }
@@ -93,6 +101,7 @@ const NAMES = Object.keys({
   exports: true,
   storage: true,
   photos: true,
+  ble: true,
 } satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

@@ -8,6 +8,8 @@ import { Icon } from '../components/icons';
 import { LoadError, Loading, PageHeader } from '../components/ui';
 import { usePageTitle } from '../hooks';
 import { useT } from '../i18n';
+import { authStore } from '../session';
+import { useStore } from '../store';
 
 const path = (camera: Camera, rest = '') => `/cameras/${encodeURIComponent(camera.id)}${rest}`;
 
@@ -51,11 +53,19 @@ export function CamerasPage() {
   const { route } = useLocation();
   const cameras = useCameras();
   const canManage = useCanManage();
+  const auth = useStore(authStore);
+  const isOwner = auth.status === 'ready' && auth.user.role === 'owner';
   const [adding, setAdding] = useState(false);
 
   return (
     <>
       <PageHeader title={t('nav.cameras')}>
+        {isOwner && !adding ? (
+          <a class="btn" href="/cameras/add-bluetooth">
+            <Icon name="plus" />
+            {t('cameras.addBluetooth')}
+          </a>
+        ) : null}
         {canManage && !adding ? (
           <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>
             <Icon name="plus" />
