@@ -34,7 +34,11 @@ describe('add a camera over Bluetooth', {
   before(async () => {
     bus = await startPrivateBus();
     bluez = await startFakeBluez(bus.address);
-    ({ hub, context, api, close } = await signedInHub({ DBUS_SYSTEM_BUS_ADDRESS: bus.address }));
+    ({ hub, context, api, close } = await signedInHub({
+      DBUS_SYSTEM_BUS_ADDRESS: bus.address,
+      // The most talkative log, to show the password is not in it either.
+      HEARTH_LOG_LEVEL: 'debug',
+    }));
   });
 
   after(async () => {
@@ -101,5 +105,10 @@ describe('add a camera over Bluetooth', {
       false,
       'the password never comes back',
     );
+    assert.ok(
+      hub.logs.some((entry) => 'ble' in entry),
+      'the hub logged its Bluetooth state',
+    );
+    assert.equal(JSON.stringify(hub.logs).includes(NETWORK.password), false, 'nor is it logged');
   });
 });
