@@ -10,6 +10,7 @@ import { createSetupService } from './accounts/setup.service.js';
 import { createUserService } from './accounts/users.service.js';
 import { createAdoptionService } from './ble/adoption.service.js';
 import { createBleManager } from './ble/ble-manager.js';
+import { createBleControl } from './ble/camera-control.js';
 import { hubUrlsForCameras } from './ble/hub-urls.js';
 import { createWifiCredentials } from './ble/wifi-credentials.js';
 import { createCameraService } from './cameras/cameras.service.js';
@@ -247,6 +248,14 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     timeouts: { contactMs: config.ble.contactSeconds * 1000 },
   });
   loops.register({ name: 'ble.contact', intervalMs: 2000, run: () => adoptions.checkContact() });
+  const bleControl = createBleControl({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'ble' }),
+    ble,
+    deviceSettings,
+  });
 
   const backups = registerDatabaseBackups({
     db,
@@ -369,6 +378,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     ble,
     wifi,
     adoptions,
+    bleControl,
     openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
   let openApi: unknown;

@@ -271,6 +271,7 @@ export interface DeviceCommand {
   /** When an upload reply first carried it; it is resent until acknowledged. */
   firstSentAt: number | null;
   ackedAt: number | null;
+  deliveredVia: 'ble' | 'upload' | null;
 }
 
 /** `GET /api/devices/:id/camera`: what a battery camera reported and what waits for its next wake. */
@@ -287,8 +288,12 @@ export interface CameraDeviceState {
     lastWakeReason: WakeReason | null;
     lastWakeAt: number | null;
     lastSeenAt: string | null;
+    /** Adopted over Bluetooth: settings and commands go over GATT at once when it is in range. */
+    bluetooth: boolean;
+    bleSeenAt: number | null;
   };
   pendingCommands: DeviceCommand[];
+  recentCommands: DeviceCommand[];
 }
 
 export type BleStatus =

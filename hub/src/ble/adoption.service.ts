@@ -168,6 +168,7 @@ export function createAdoptionService(deps: {
           record: false,
         });
         await hearthClient.enrol(link, { ...deps.hubUrls(), deviceToken: token });
+        db.update(devices).set({ bleSeenAt: clock.now() }).where(eq(devices.id, device.id)).run();
         row = update(row.id, { state: 'waiting_for_contact', contactBy: clock.now() + timeouts.contactMs });
       });
       checkContact();

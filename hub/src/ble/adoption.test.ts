@@ -67,6 +67,10 @@ test('owner enters the Wi-Fi once; it is sealed: never returned, never in the da
   assert.equal(key.size, 32);
 });
 
+let garden:
+  | { fake: FakeCamera; virtual: () => ReturnType<typeof startVirtualCamera>; deviceId: number }
+  | undefined;
+
 test('scan, adopt with the button press, and the camera uploads with the token it got over BLE', async () => {
   let virtual: ReturnType<typeof startVirtualCamera> | undefined;
   let enrolledUrl = '';
@@ -127,6 +131,44 @@ test('scan, adopt with the button press, and the camera uploads with the token i
   });
   const again = await owner.post('/api/ble/adoptions', { address: 'A4:CF:12:10:00:01', name: 'Garden cam' });
   assert.equal(again.status, 409, 'a camera of that name exists');
+  garden = { fake, virtual: () => virtual!, deviceId: done.deviceId };
+});
+
+test('in range, settings and commands go over GATT at once; out of range they ride on the next upload; the UI data says which way', async () => {
+  assert.ok(garden, 'needs the adopted camera of the test before');
+  const { fake, deviceId } = garden;
+  const member = await t.userWithRole('member');
+  const queued = await member.post(`/api/devices/${deviceId}/commands`, { kind: 'capture_now' });
+  assert.equal(queued.status, 201);
+  const settings = await member.patch(`/api/devices/${deviceId}/camera`, {
+    frameSize: 'QVGA',
+    burstLength: 2,
+  });
+  assert.equal(settings.status, 200);
+  const overBle = await waitFor('the command and settings over Bluetooth', async () => {
+    const { body } = await member.get(`/api/devices/${deviceId}/camera`);
+    return body.pendingCommands.length === 0 && body.appliedVersion === body.version ? body : undefined;
+  });
+  assert.deepEqual(fake.commands, [queued.body.command.id]);
+  assert.equal(fake.settings.frameSize, 'QVGA');
+  assert.equal(fake.settings.burstLength, 2);
+  assert.equal(overBle.recentCommands[0].deliveredVia, 'ble');
+  assert.equal(overBle.status.bluetooth, true);
+  assert.ok(overBle.status.bleSeenAt > 0);
+  assert.equal(overBle.status.firmware, '0.3.1', 'the status characteristic updated the device');
+
+  // Out of range: the command waits for the camera's next upload, and is acknowledged with the one after.
+  bluez.remove(fake.peripheral.address);
+  const later = await member.post(`/api/devices/${deviceId}/commands`, { kind: 'capture_now' });
+  await garden.virtual().trigger();
+  await garden.virtual().trigger();
+  const viaUpload = await waitFor('the command through the upload reply', async () => {
+    const { body } = await member.get(`/api/devices/${deviceId}/camera`);
+    return body.pendingCommands.length === 0 ? body : undefined;
+  });
+  assert.equal(viaUpload.recentCommands[0].id, later.body.command.id);
+  assert.equal(viaUpload.recentCommands[0].deliveredVia, 'upload');
+  assert.deepEqual(fake.commands, [queued.body.command.id], 'it did not go over Bluetooth');
 });
 
 test('a wrong Wi-Fi password fails with a clear reason and creates nothing', async () => {

@@ -19,6 +19,8 @@ export const devices = sqliteTable('devices', {
   firmware: text('firmware'),
   lastWakeReason: text('last_wake_reason'),
   lastWakeAt: integer('last_wake_at'),
+  /** When the hub last reached it over Bluetooth (a link, or a scan that saw it). */
+  bleSeenAt: integer('ble_seen_at'),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });

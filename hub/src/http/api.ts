@@ -9,6 +9,7 @@ import type { UserService } from '../accounts/users.service.js';
 import type { AdoptionService } from '../ble/adoption.service.js';
 import { bleRoutes } from '../ble/ble.routes.js';
 import type { BleManager } from '../ble/ble-manager.js';
+import type { BleControl } from '../ble/camera-control.js';
 import type { WifiCredentials } from '../ble/wifi-credentials.js';
 import { cameraRoutes } from '../cameras/cameras.routes.js';
 import type { CameraService } from '../cameras/cameras.service.js';
@@ -78,6 +79,7 @@ export interface ApiDeps {
   ble: BleManager;
   wifi: WifiCredentials;
   adoptions: AdoptionService;
+  bleControl: BleControl;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -166,6 +168,9 @@ export function buildApi(deps: ApiDeps) {
         cameraExists: deps.cameras.exists,
         dataDir: deps.config.dataDir,
         openOriginal: deps.openPhoto,
+        onDeviceWork: (deviceId) => {
+          void deps.bleControl.sync(deviceId).catch(() => undefined);
+        },
       }),
     )
     .route('/', playbackRoutes({ allow, playback: deps.playback }))

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
@@ -85,8 +85,19 @@ export function createDeviceSettings(deps: { db: Db; clock: Clock; bus: EventBus
         lastWakeReason: device.lastWakeReason,
         lastWakeAt: device.lastWakeAt,
         lastSeenAt: device.lastSeenAt,
+        /** Adopted over Bluetooth: reachable over GATT when in range and awake. */
+        bluetooth: device.hardwareId?.startsWith('ble:') ?? false,
+        bleSeenAt: device.bleSeenAt,
       },
       pendingCommands: pending,
+      /** The last commands carried out, with the way each reached the camera. */
+      recentCommands: db
+        .select()
+        .from(deviceCommands)
+        .where(and(eq(deviceCommands.deviceId, deviceId), isNotNull(deviceCommands.ackedAt)))
+        .orderBy(desc(deviceCommands.id))
+        .limit(5)
+        .all(),
     };
   }
 

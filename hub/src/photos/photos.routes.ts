@@ -71,6 +71,8 @@ export function photoRoutes(deps: {
   cameraExists: (id: string) => boolean;
   dataDir: string;
   openOriginal: (photo: PhotoRow) => Promise<ServableFile>;
+  /** New settings or a command for a camera device: tried over Bluetooth at once when it has it. */
+  onDeviceWork?: (deviceId: number) => void;
 }) {
   const { allow, gallery } = deps;
   return new Hono<AppEnv>()
@@ -152,7 +154,12 @@ export function photoRoutes(deps: {
       allow('member', "Changes a camera device's settings; it picks them up on its next wake"),
       validate('param', idParam),
       validate('json', cameraSettingsSchema),
-      (c) => c.json(deps.deviceSettings.update(c.req.valid('param').id, c.req.valid('json'))),
+      (c) => {
+        const { id } = c.req.valid('param');
+        const updated = deps.deviceSettings.update(id, c.req.valid('json'));
+        deps.onDeviceWork?.(id);
+        return c.json(updated);
+      },
     )
     .post(
       '/devices/:id/commands',
@@ -162,10 +169,11 @@ export function photoRoutes(deps: {
       ),
       validate('param', idParam),
       validate('json', newCommandSchema),
-      (c) =>
-        c.json(
-          { command: deps.deviceSettings.queueCommand(c.req.valid('param').id, c.req.valid('json')) },
-          201,
-        ),
+      (c) => {
+        const { id } = c.req.valid('param');
+        const command = deps.deviceSettings.queueCommand(id, c.req.valid('json'));
+        deps.onDeviceWork?.(id);
+        return c.json({ command }, 201);
+      },
     );
 }

@@ -83,6 +83,8 @@ export const deviceCommands = sqliteTable(
     createdAt: integer('created_at').notNull(),
     firstSentAt: integer('first_sent_at'),
     ackedAt: integer('acked_at'),
+    /** How it reached the camera: `ble` (at once, in range) or `upload` (in the reply to its next upload). */
+    deliveredVia: text('delivered_via', { enum: ['ble', 'upload'] }),
   },
   (t) => [index('device_commands_device_idx').on(t.deviceId, t.ackedAt)],
 );

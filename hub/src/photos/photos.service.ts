@@ -248,7 +248,7 @@ export function createPhotoService(deps: {
             .run();
           if (meta.ack?.length)
             tx.update(deviceCommands)
-              .set({ ackedAt: receivedAt })
+              .set({ ackedAt: receivedAt, deliveredVia: 'upload' })
               .where(
                 and(
                   eq(deviceCommands.deviceId, device.id),

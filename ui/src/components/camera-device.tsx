@@ -72,6 +72,16 @@ function StatusFacts({ state }: { state: CameraDeviceState }) {
       </dd>
       <dt>{t('cameraDevice.firmware')}</dt>
       <dd>{status.firmware ?? unknown}</dd>
+      {status.bluetooth ? (
+        <>
+          <dt>{t('cameraDevice.bluetooth')}</dt>
+          <dd data-testid="ble-presence">
+            {status.bleSeenAt === null
+              ? t('cameraDevice.bleNever')
+              : t('cameraDevice.bleSeen', { time: formatTime(new Date(status.bleSeenAt).toISOString()) })}
+          </dd>
+        </>
+      ) : null}
     </dl>
   );
 }
@@ -106,6 +116,22 @@ function PendingCommands({
           ))}
         </ul>
       )}
+      {state.recentCommands.length ? (
+        <>
+          <h3>{t('cameraDevice.recent')}</h3>
+          <ul class="plain-list" data-testid="recent-commands">
+            {state.recentCommands.map((command) => (
+              <li key={command.id}>
+                {t(`cameraDevice.command.${command.kind}` as MessageKey)} ·{' '}
+                {formatTime(new Date(command.ackedAt ?? command.createdAt).toISOString())}
+                {command.deliveredVia ? (
+                  <span class="muted"> · {t(`cameraDevice.via.${command.deliveredVia}` as MessageKey)}</span>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
       {canManage ? (
         <div class="actions">
           <button

@@ -506,4 +506,11 @@ export const en = {
   'addCamera.unavailable':
     'This hub has no Bluetooth ({reason}). You can still add cameras by their address.',
   'addCamera.manual': 'Add by address',
+  'cameraDevice.bluetooth': 'Bluetooth',
+  'cameraDevice.bleNever': 'Not reached over Bluetooth since it was added',
+  'cameraDevice.bleSeen':
+    'Last reached {time}: settings and commands go straight to it when it is in range and awake',
+  'cameraDevice.recent': 'Carried out',
+  'cameraDevice.via.ble': 'over Bluetooth',
+  'cameraDevice.via.upload': 'with its upload',
 } as const;

@@ -507,4 +507,10 @@ export const ko: Record<keyof typeof en, string> = {
   'addCamera.failed': '카메라를 추가하지 못했습니다.',
   'addCamera.unavailable': '이 허브에는 블루투스가 없습니다({reason}). 주소로 카메라를 추가할 수는 있습니다.',
   'addCamera.manual': '주소로 추가',
+  'cameraDevice.bluetooth': '블루투스',
+  'cameraDevice.bleNever': '추가한 뒤로 블루투스로 연결된 적 없음',
+  'cameraDevice.bleSeen': '마지막 연결 {time}: 범위 안에서 깨어 있으면 설정과 명령이 바로 전달됩니다',
+  'cameraDevice.recent': '실행됨',
+  'cameraDevice.via.ble': '블루투스로',
+  'cameraDevice.via.upload': '업로드 응답으로',
 };
