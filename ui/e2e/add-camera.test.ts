@@ -98,9 +98,15 @@ describe('add a camera over Bluetooth', {
         .catch(() => false),
     );
     // In range: "Capture now" goes straight over Bluetooth, and the panel says so.
-    await page.getByTestId('ble-presence').getByText(/^Last reached /).waitFor();
+    await page
+      .getByTestId('ble-presence')
+      .getByText(/^Last reached /)
+      .waitFor();
     await page.getByRole('button', { name: 'Capture now' }).click();
-    await page.getByTestId('recent-commands').getByText(/Capture a burst · .* · over Bluetooth/).waitFor();
+    await page
+      .getByTestId('recent-commands')
+      .getByText(/Capture a burst · .* · over Bluetooth/)
+      .waitFor();
     assert.equal(fake.commands.length, 1);
     const camera = (await api('/api/cameras/garden-cam')).json.camera;
     assert.equal(camera.kind, 'esp32');
