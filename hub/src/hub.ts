@@ -255,6 +255,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     log: log.child({ part: 'ble' }),
     ble,
     deviceSettings,
+    wifi,
+    removeDevice: (id) => devices.remove(id),
   });
 
   const backups = registerDatabaseBackups({

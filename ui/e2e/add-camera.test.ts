@@ -108,9 +108,15 @@ describe('add a camera over Bluetooth', {
       .getByText(/Capture a burst · .* · over Bluetooth/)
       .waitFor();
     assert.equal(fake.commands.length, 1);
+    // The owner's factory reset, over Bluetooth: the camera forgets the hub; its photos stay.
+    await page.getByRole('button', { name: 'Factory reset' }).click();
+    await page.getByRole('button', { name: 'Erase its Wi-Fi and enrolment?' }).click();
+    await page.getByText('This camera is not linked to a device').waitFor();
+    assert.equal(fake.enrolment, null);
+    await page.locator('.burst .photo-tile').first().waitFor();
     const camera = (await api('/api/cameras/garden-cam')).json.camera;
     assert.equal(camera.kind, 'esp32');
-    assert.ok(camera.deviceId);
+    assert.equal(camera.deviceId, null);
     assert.equal(
       bodies.some((body) => body.includes(NETWORK.password)),
       false,

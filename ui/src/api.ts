@@ -630,6 +630,10 @@ export const api = {
   adoptCamera: (body: { address: string; name: string }): Promise<{ adoption: Adoption }> =>
     json('/api/ble/adoptions', { method: 'POST', json: body }),
   adoption: (id: number): Promise<{ adoption: Adoption }> => json(`/api/ble/adoptions/${id}`),
+  reprovisionWifi: (deviceId: number): Promise<{ provisioned: boolean; cameraUrl: string | null }> =>
+    json(`/api/ble/devices/${deviceId}/wifi`, { method: 'POST', json: {} }),
+  factoryReset: (deviceId: number): Promise<{ reset: boolean }> =>
+    json(`/api/ble/devices/${deviceId}/factory-reset`, { method: 'POST', json: {} }),
 
   getSettings: (): Promise<{ settings: Settings }> => data(client.settings.$get()),
   updateSettings: (json: Partial<Settings>): Promise<{ settings: Settings }> =>

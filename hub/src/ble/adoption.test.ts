@@ -171,6 +171,36 @@ test('in range, settings and commands go over GATT at once; out of range they ri
   assert.deepEqual(fake.commands, [queued.body.command.id], 'it did not go over Bluetooth');
 });
 
+test('owner re-provisions the Wi-Fi and factory-resets over Bluetooth; out of range gets 504; the photos stay', async () => {
+  assert.ok(garden, 'needs the adopted camera of the tests before');
+  const { fake, deviceId } = garden;
+  const member = await t.userWithRole('member');
+  assert.equal((await member.post(`/api/ble/devices/${deviceId}/factory-reset`)).status, 403);
+  assert.equal((await owner.post('/api/ble/devices/999/wifi')).status, 404);
+  const plain = (await owner.post('/api/devices', { name: 'Typed in', kind: 'camera' })).body.device;
+  assert.equal((await owner.post(`/api/ble/devices/${plain.id}/factory-reset`)).status, 409);
+  // Still out of range from the test before.
+  const away = await owner.post(`/api/ble/devices/${deviceId}/factory-reset`);
+  assert.equal(away.status, 504);
+  assert.match(away.body.error.message, /must be awake and near the hub/);
+  assert.equal(
+    (await owner.get(`/api/devices/${deviceId}/camera`)).body.pendingCommands.length,
+    0,
+    'nothing left queued for an upload',
+  );
+
+  bluez.add(fake.peripheral);
+  const wifi = await owner.post(`/api/ble/devices/${deviceId}/wifi`);
+  assert.equal(wifi.status, 200, JSON.stringify(wifi.body));
+  assert.deepEqual(wifi.body, { provisioned: true, cameraUrl: 'http://192.168.1.50' });
+  const reset = await owner.post(`/api/ble/devices/${deviceId}/factory-reset`);
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+  assert.equal(fake.enrolment, null, 'the camera forgot the hub');
+  assert.equal((await owner.get(`/api/devices/${deviceId}/camera`)).status, 404, 'the device is retired');
+  const camera = (await owner.get('/api/cameras/garden-cam')).body.camera;
+  assert.equal(camera.deviceId, null, 'the camera and its photos stay');
+});
+
 test('a wrong Wi-Fi password fails with a clear reason and creates nothing', async () => {
   const fake = new FakeCamera({
     address: 'A4:CF:12:10:00:02',

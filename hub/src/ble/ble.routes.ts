@@ -7,6 +7,8 @@ import { AppError } from '../http/errors.js';
 import { validate } from '../http/validate.js';
 import type { AdoptionService } from './adoption.service.js';
 import { BleError, type BleManager } from './ble-manager.js';
+import type { BleControl } from './camera-control.js';
+import { ProvisioningError } from './improv-client.js';
 import { type WifiCredentials, wifiInputSchema } from './wifi-credentials.js';
 
 const addressSchema = z
@@ -25,6 +27,16 @@ export function slugOf(name: string): string {
   return slug || `camera-${Date.now().toString(36)}`;
 }
 
+/** A camera out of range, asleep or failing over Bluetooth: the owner is told why, as a 4xx/5xx. */
+function unreachable(error: unknown): never {
+  if (error instanceof ProvisioningError) throw new AppError(409, error.code, error.message);
+  if (error instanceof BleError) {
+    if (error.code === 'unavailable') throw new AppError(503, 'ble_unavailable', error.message);
+    throw new AppError(504, 'ble_unreachable', `${error.message} The camera must be awake and near the hub.`);
+  }
+  throw error;
+}
+
 function unavailable(error: unknown): never {
   if (error instanceof BleError && error.code === 'unavailable')
     throw new AppError(503, 'ble_unavailable', error.message);
@@ -36,6 +48,7 @@ export function bleRoutes(deps: {
   ble: BleManager;
   wifi: WifiCredentials;
   adoptions: AdoptionService;
+  control: BleControl;
 }) {
   const { allow } = deps;
   return new Hono<AppEnv>()
@@ -89,6 +102,30 @@ export function bleRoutes(deps: {
           { adoption: deps.adoptions.start({ address, name, cameraId: cameraId ?? slugOf(name) }) },
           202,
         );
+      },
+    )
+    .post(
+      '/devices/:id/factory-reset',
+      allow(
+        'owner',
+        'Erases a camera’s Wi-Fi and enrolment over Bluetooth and retires its device (photos stay)',
+      ),
+      validate('param', z.object({ id: z.coerce.number().int().positive() })),
+      async (c) => {
+        await deps.control.factoryReset(c.req.valid('param').id).catch(unreachable);
+        return c.json({ reset: true });
+      },
+    )
+    .post(
+      '/devices/:id/wifi',
+      allow(
+        'owner',
+        'Gives a camera the household Wi-Fi again over Bluetooth (Improv); may ask for its button',
+      ),
+      validate('param', z.object({ id: z.coerce.number().int().positive() })),
+      async (c) => {
+        const urls = await deps.control.reprovision(c.req.valid('param').id, 60_000).catch(unreachable);
+        return c.json({ provisioned: true, cameraUrl: urls[0] ?? null });
       },
     )
     .get(

@@ -3,12 +3,15 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { devices } from '../devices/devices.schema.js';
 import type { EventBus } from '../events/bus.js';
+import { AppError, conflict, notFound } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { DeviceSettings } from '../photos/device-settings.js';
 import { cameraDeviceSettings, deviceCommands } from '../photos/photos.schema.js';
 import type { CameraStatusReport } from '../protocol/compact.js';
 import { BleError, type BleManager } from './ble-manager.js';
 import { hearthClient } from './hearth-client.js';
+import { openImprov } from './improv-client.js';
+import type { WifiCredentials } from './wifi-credentials.js';
 
 /** A device adopted over Bluetooth carries its address in its hardware id. */
 export const bleAddressOf = (hardwareId: string | null): string | null =>
@@ -26,6 +29,9 @@ export function createBleControl(deps: {
   log: Logger;
   ble: BleManager;
   deviceSettings: DeviceSettings;
+  wifi: WifiCredentials;
+  /** Retires a device (its tokens with it). */
+  removeDevice: (deviceId: number) => void;
 }) {
   const { db, clock } = deps;
   const inFlight = new Map<number, Promise<'ble' | 'unreachable' | 'not_ble'>>();
@@ -86,7 +92,47 @@ export function createBleControl(deps: {
     }
   }
 
+  function addressFor(deviceId: number): string {
+    const device = db.select().from(devices).where(eq(devices.id, deviceId)).get();
+    if (!device) throw notFound('Device');
+    const address = bleAddressOf(device.hardwareId);
+    if (!address) throw conflict('This camera was not added over Bluetooth.');
+    return address;
+  }
+
   return {
+    /**
+     * Erases the camera's Wi-Fi and enrolment (it advertises for adoption again), then retires its
+     * device here: its tokens stop working. Its camera and photos stay.
+     */
+    async factoryReset(deviceId: number): Promise<void> {
+      const address = addressFor(deviceId);
+      // A command record of its own (the id the camera acknowledges), never left to an upload reply.
+      const { id } = deps.deviceSettings.queueCommand(deviceId, { kind: 'factory_reset' });
+      try {
+        await deps.ble.withLink(address, (link) =>
+          hearthClient.sendCommands(link, [{ id, kind: 'factory_reset' }]),
+        );
+      } catch (error) {
+        db.delete(deviceCommands).where(eq(deviceCommands.id, id)).run();
+        throw error;
+      }
+      deps.removeDevice(deviceId);
+    },
+    /** Gives the camera the household Wi-Fi again (after the router changed), over Improv. */
+    async reprovision(deviceId: number, buttonMs: number): Promise<string[]> {
+      const address = addressFor(deviceId);
+      const wifi = deps.wifi.reveal();
+      if (!wifi) throw new AppError(409, 'no_wifi', 'Enter the household Wi-Fi first.');
+      return deps.ble.withLink(address, async (link) => {
+        const improv = await openImprov(link);
+        if (improv.state() === 'authorization_required') {
+          await improv.identify();
+          await improv.authorized(buttonMs);
+        }
+        return improv.provision(wifi.ssid, wifi.password, 30_000);
+      });
+    },
     /**
      * Tries to hand the camera its waiting settings and commands over Bluetooth now; one attempt per
      * device at a time (a second call joins the first).

@@ -174,7 +174,16 @@ export function buildApi(deps: ApiDeps) {
       }),
     )
     .route('/', playbackRoutes({ allow, playback: deps.playback }))
-    .route('/ble', bleRoutes({ allow, ble: deps.ble, wifi: deps.wifi, adoptions: deps.adoptions }));
+    .route(
+      '/ble',
+      bleRoutes({
+        allow,
+        ble: deps.ble,
+        wifi: deps.wifi,
+        adoptions: deps.adoptions,
+        control: deps.bleControl,
+      }),
+    );
 }
 
 export type AppType = ReturnType<typeof buildApi>;

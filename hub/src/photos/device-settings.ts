@@ -110,7 +110,8 @@ export function createDeviceSettings(deps: { db: Db; clock: Clock; bus: EventBus
      */
     deliver(deviceId: number, reportedVersion: number | undefined, at: number) {
       const row = settingsRow(deviceId);
-      const commands = unacknowledged(deviceId, 20);
+      // A factory reset goes only over Bluetooth, with the owner next to the camera.
+      const commands = unacknowledged(deviceId, 20).filter((command) => command.kind !== 'factory_reset');
       if (commands.some((command) => command.firstSentAt === null))
         db.update(deviceCommands)
           .set({ firstSentAt: at })

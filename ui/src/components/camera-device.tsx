@@ -11,9 +11,12 @@ import { useCanManage } from '../cameras';
 import { useFormatTime } from '../hooks';
 import { type MessageKey, type Translate, useLocale, useT } from '../i18n';
 import { useLive } from '../live';
+import { authStore } from '../session';
+import { useStore } from '../store';
 import {
   Alert,
   CheckboxField,
+  ConfirmButton,
   errorMessage,
   FormError,
   LoadError,
@@ -251,13 +254,66 @@ function SettingsForm({
   );
 }
 
+/** Owner actions that need the camera next to the hub: the Wi-Fi again, or a factory reset. */
+function BluetoothActions({ deviceId, onReset }: { deviceId: number; onReset: () => void }) {
+  const t = useT();
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
+  const act = async (action: () => Promise<string>) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      setMessage({ kind: 'success', text: await action() });
+    } catch (e) {
+      setMessage({ kind: 'error', text: errorMessage(e, t) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="device-ble-actions">
+      <p class="hint">{t('cameraDevice.bleActionsHint')}</p>
+      <div class="actions">
+        <button
+          type="button"
+          class="btn btn-small"
+          disabled={busy}
+          onClick={() =>
+            act(async () => {
+              await api.reprovisionWifi(deviceId);
+              return t('cameraDevice.wifiSent');
+            })
+          }
+        >
+          {busy ? t('common.working') : t('cameraDevice.resendWifi')}
+        </button>
+        <ConfirmButton
+          label={t('cameraDevice.factoryReset')}
+          confirmLabel={t('cameraDevice.confirmReset')}
+          disabled={busy}
+          onConfirm={() =>
+            act(async () => {
+              await api.factoryReset(deviceId);
+              onReset();
+              return t('cameraDevice.resetDone');
+            })
+          }
+        />
+      </div>
+      {message ? <Alert kind={message.kind}>{message.text}</Alert> : null}
+    </div>
+  );
+}
+
 /**
  * A battery camera's own state: what it reported on its last wake, the commands and settings that
  * wait for its next one, and (for members) "capture now" and its settings.
  */
-export function CameraDevicePanel({ deviceId }: { deviceId: number }) {
+export function CameraDevicePanel({ deviceId, onReset }: { deviceId: number; onReset?: () => void }) {
   const t = useT();
   const canManage = useCanManage();
+  const auth = useStore(authStore);
+  const isOwner = auth.status === 'ready' && auth.user.role === 'owner';
   const state = useResource(() => api.cameraDevice(deviceId));
   useLive('devices', (change) => {
     if ('id' in change && change.id === deviceId) void state.reload();
@@ -273,6 +329,9 @@ export function CameraDevicePanel({ deviceId }: { deviceId: number }) {
       <>
         <StatusFacts state={state.data} />
         <PendingCommands state={state.data} onQueued={set} />
+        {isOwner && state.data.status.bluetooth ? (
+          <BluetoothActions deviceId={deviceId} onReset={() => onReset?.()} />
+        ) : null}
         {canManage ? (
           <details class="device-settings">
             <summary>{t('cameraDevice.settings')}</summary>

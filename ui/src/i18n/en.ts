@@ -513,4 +513,10 @@ export const en = {
   'cameraDevice.recent': 'Carried out',
   'cameraDevice.via.ble': 'over Bluetooth',
   'cameraDevice.via.upload': 'with its upload',
+  'cameraDevice.bleActionsHint': 'With the camera awake and near the hub:',
+  'cameraDevice.resendWifi': 'Send the Wi-Fi again',
+  'cameraDevice.wifiSent': 'The camera is on the household Wi-Fi again.',
+  'cameraDevice.factoryReset': 'Factory reset',
+  'cameraDevice.confirmReset': 'Erase its Wi-Fi and enrolment?',
+  'cameraDevice.resetDone': 'The camera is reset; add it again to use it. Its photos stay here.',
 } as const;

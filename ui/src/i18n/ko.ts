@@ -513,4 +513,11 @@ export const ko: Record<keyof typeof en, string> = {
   'cameraDevice.recent': '실행됨',
   'cameraDevice.via.ble': '블루투스로',
   'cameraDevice.via.upload': '업로드 응답으로',
+  'cameraDevice.bleActionsHint': '카메라가 깨어 있고 허브 가까이에 있을 때:',
+  'cameraDevice.resendWifi': 'Wi-Fi 다시 보내기',
+  'cameraDevice.wifiSent': '카메라가 다시 집 Wi-Fi에 연결되었습니다.',
+  'cameraDevice.factoryReset': '공장 초기화',
+  'cameraDevice.confirmReset': 'Wi-Fi와 등록 정보를 지울까요?',
+  'cameraDevice.resetDone':
+    '카메라를 초기화했습니다. 다시 사용하려면 다시 추가하세요. 사진은 그대로 남습니다.',
 };

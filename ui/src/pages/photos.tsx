@@ -302,7 +302,7 @@ function PhotosView({ id, day, zone }: { id: string; day: string; zone: string }
       </a>
       <PageHeader title={t('photos.title')} />
       {camera.data?.deviceId ? (
-        <CameraDevicePanel deviceId={camera.data.deviceId} />
+        <CameraDevicePanel deviceId={camera.data.deviceId} onReset={() => void camera.reload()} />
       ) : camera.data ? (
         <p class="hint">{t('cameraDevice.noDevice')}</p>
       ) : null}

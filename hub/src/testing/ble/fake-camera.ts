@@ -267,8 +267,16 @@ export class FakeCamera {
         this.enrolment = decodeEnrolment(message);
         this.options.onEnrolled?.(this.enrolment);
       } else if (uuid === HEARTH_CHARACTERISTICS.command) {
-        for (const command of decodeCommands(message))
-          if (!this.commands.includes(command.id)) this.commands.push(command.id);
+        for (const command of decodeCommands(message)) {
+          if (this.commands.includes(command.id)) continue;
+          this.commands.push(command.id);
+          if (command.kind === 'factory_reset') {
+            this.enrolment = null;
+            this.improvState = this.options.requireAuthorization
+              ? STATE.authorization_required
+              : STATE.authorized;
+          }
+        }
       } else if (uuid === HEARTH_CHARACTERISTICS.settings) {
         this.settings = { ...this.settings, ...decodeSettings(message) };
       }
