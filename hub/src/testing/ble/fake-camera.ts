@@ -76,15 +76,6 @@ export class FakeCamera {
   constructor(private readonly options: FakeCameraOptions) {
     this.improvState = options.requireAuthorization ? STATE.authorization_required : STATE.authorized;
     this.aborts = options.misbehave?.abortConnects ?? 0;
-    const hearthChar = (
-      uuid: string,
-      flags: string[],
-      extra: Partial<FakePeripheral['services'][0]['characteristics'][0]> = {},
-    ) => ({
-      uuid,
-      flags,
-      ...extra,
-    });
     this.peripheral = {
       address: options.address,
       name: options.name ?? 'Hearth Camera',
@@ -123,21 +114,29 @@ export class FakeCamera {
         {
           uuid: HEARTH_SERVICE,
           characteristics: [
-            hearthChar(HEARTH_CHARACTERISTICS.enrolment, ['encrypt-write'], {
+            {
+              uuid: HEARTH_CHARACTERISTICS.enrolment,
+              flags: ['encrypt-write'],
               write: (value) =>
                 this.onWrite(() => this.onHearthWrite(HEARTH_CHARACTERISTICS.enrolment, value)),
-            }),
-            hearthChar(HEARTH_CHARACTERISTICS.command, ['write'], {
+            },
+            {
+              uuid: HEARTH_CHARACTERISTICS.command,
+              flags: ['write'],
               write: (value) => this.onWrite(() => this.onHearthWrite(HEARTH_CHARACTERISTICS.command, value)),
-            }),
-            hearthChar(HEARTH_CHARACTERISTICS.settings, ['read', 'write'], {
+            },
+            {
+              uuid: HEARTH_CHARACTERISTICS.settings,
+              flags: ['read', 'write'],
               read: () => encodeSettings(this.settings),
               write: (value) =>
                 this.onWrite(() => this.onHearthWrite(HEARTH_CHARACTERISTICS.settings, value)),
-            }),
-            hearthChar(HEARTH_CHARACTERISTICS.status, ['read', 'notify'], {
+            },
+            {
+              uuid: HEARTH_CHARACTERISTICS.status,
+              flags: ['read', 'notify'],
               read: () => encodeStatus(this.status()),
-            }),
+            },
           ],
         },
       ],
