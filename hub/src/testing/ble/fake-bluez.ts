@@ -13,9 +13,9 @@ const BLUEZ_ERROR = 'org.bluez.Error';
 export interface FakeCharacteristic {
   uuid: string;
   flags: string[];
-  read?: () => Uint8Array;
-  /** Throw a `dbus.DBusError` to answer the write with an error, as BlueZ relays ATT errors. */
-  write?: (value: Uint8Array) => void;
+  read?: () => Uint8Array | Promise<Uint8Array>;
+  /** Throw (or reject with) a `dbus.DBusError` to answer the write with an error, as BlueZ relays ATT errors. */
+  write?: (value: Uint8Array) => void | Promise<void>;
 }
 
 export interface FakeService {
@@ -204,18 +204,18 @@ class GattCharacteristic extends Interface {
     this.Service = servicePath;
     this.Flags = spec.flags;
   }
-  ReadValue(): Buffer {
+  async ReadValue(): Promise<Buffer> {
     if (!this.entry.device.Connected) throw new BluezError('Failed', 'Not connected');
     if (!this.spec.read) throw new BluezError('NotPermitted', 'Read not permitted');
-    return Buffer.from(this.spec.read());
+    return Buffer.from(await this.spec.read());
   }
-  WriteValue(value: Buffer) {
+  async WriteValue(value: Buffer) {
     if (!this.entry.device.Connected) throw new BluezError('Failed', 'Not connected');
     if (!this.spec.write) throw new BluezError('NotPermitted', 'Write not permitted');
     // The default ATT MTU (23) leaves 20 bytes per write; a real link refuses more.
     if (value.length > this.entry.mtu - 3)
       throw new BluezError('InvalidValueLength', `Invalid Length: ${value.length} > ${this.entry.mtu - 3}`);
-    this.spec.write(new Uint8Array(value));
+    await this.spec.write(new Uint8Array(value));
   }
   StartNotify() {
     if (!this.spec.flags.includes('notify')) throw new BluezError('NotSupported', 'Notify not supported');
