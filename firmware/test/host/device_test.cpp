@@ -1,0 +1,146 @@
+// The camera's life with a fake platform: provisioned boot → Wi-Fi → burst → upload → settings and
+// commands applied → sleep; hub down → retries with backoff, same burst id, success later; low battery;
+// no Wi-Fi; a refused token.
+#include <doctest/doctest.h>
+
+#include <deque>
+
+#include "hearth/device.h"
+
+using namespace hearth;
+
+namespace {
+
+struct FakePlatform : device::Platform {
+  uint64_t now = 1796181686000ull;
+  bool wifiUp = true;
+  std::string joinedSsid;
+  uint16_t battery = 3900;
+  std::deque<std::pair<int, Bytes>> replies;  // what the hub answers, in order
+  std::vector<std::string> metas;
+  std::vector<size_t> photoCounts;
+  int saves = 0;
+
+  uint64_t nowMs() override { return now; }
+  void wifiBegin(const std::string& ssid, const std::string&) override { joinedSsid = ssid; }
+  bool wifiConnected() override { return wifiUp; }
+  bool capture(const tlv::Settings&, Bytes& jpeg) override {
+    jpeg = Bytes{0xff, 0xd8, 0xff, 0xd9};
+    return true;
+  }
+  int upload(const std::string&, const std::string&, const std::vector<Bytes>& photos, const std::string& meta,
+             Bytes& reply) override {
+    metas.push_back(meta);
+    photoCounts.push_back(photos.size());
+    if (replies.empty()) return 0;
+    auto [status, body] = replies.front();
+    replies.pop_front();
+    reply = body;
+    return status;
+  }
+  uint16_t batteryMv() override { return battery; }
+  void save(const device::Persisted&) override { saves++; }
+};
+
+device::Persisted provisioned() {
+  device::Persisted p;
+  p.ssid = "HomeNet";
+  p.password = "correct horse";
+  p.hubUrl = "http://hearth.local:8080";
+  p.token = "hd_0123456789";
+  return p;
+}
+
+Bytes reply(tlv::UploadReply r) {
+  Bytes out;
+  REQUIRE(tlv::encodeUploadReply(r, out).ok);
+  return out;
+}
+
+device::Next runUntilSleep(device::Life& life, FakePlatform& platform, int maxSteps = 50) {
+  for (int i = 0; i < maxSteps; i++) {
+    auto next = life.step();
+    if (next.phase == device::Phase::Sleeping) return next;
+    platform.now += next.delayMs;
+  }
+  FAIL("never went to sleep");
+  return {device::Phase::Failed, 0};
+}
+
+}  // namespace
+
+TEST_CASE("a wake: Wi-Fi, a burst uploaded, new settings and a capture-now applied, then sleep") {
+  FakePlatform platform;
+  tlv::Settings settings;
+  settings.settingsVersion = 4;
+  settings.wakeIntervalSeconds = 120;
+  settings.burstLength = 2;
+  platform.replies.push_back({201, reply({3, 0, 1, settings, {tlv::Command{7, 1, true, std::nullopt}}})});
+  platform.replies.push_back({201, reply({2, 0, 2, {}, {}})});
+  device::Life life(platform, provisioned(), "pir", "0.1.0");
+  CHECK(platform.joinedSsid == "HomeNet");
+  auto next = runUntilSleep(life, platform);
+  CHECK(next.delayMs == 120000);
+  REQUIRE(platform.metas.size() == 2);
+  CHECK(platform.photoCounts[0] == 3);
+  CHECK(platform.photoCounts[1] == 2);  // the new burst length
+  CHECK(platform.metas[0].find("\"wakeReason\":\"pir\"") != std::string::npos);
+  CHECK(platform.metas[1].find("\"wakeReason\":\"command\"") != std::string::npos);
+  CHECK(platform.metas[1].find("\"ack\":[7]") != std::string::npos);
+  CHECK(platform.metas[1].find("\"settingsVersion\":4") != std::string::npos);
+  CHECK(life.state().ack.empty());
+  CHECK(platform.saves == 1);
+}
+
+TEST_CASE("hub down: retries with growing pauses and the same burst id, then success") {
+  FakePlatform platform;
+  platform.replies.push_back({0, {}});
+  platform.replies.push_back({503, {}});
+  platform.replies.push_back({201, reply({3, 0, 1, {}, {}})});
+  device::Life life(platform, provisioned(), "timer", "0.1.0");
+  std::vector<uint32_t> pauses;
+  for (int i = 0; i < 20; i++) {
+    auto next = life.step();
+    if (next.phase == device::Phase::Sleeping) break;
+    if (next.phase == device::Phase::Uploading && next.delayMs) pauses.push_back(next.delayMs);
+    platform.now += next.delayMs;
+  }
+  CHECK(pauses == std::vector<uint32_t>{1000, 2000});
+  REQUIRE(platform.metas.size() == 3);
+  CHECK(platform.metas[0] == platform.metas[2]);
+  CHECK(life.lastUploadStatus() == 201);
+}
+
+TEST_CASE("the hub away for good: five tries, then sleep with the burst dropped") {
+  FakePlatform platform;
+  device::Life life(platform, provisioned(), "timer", "0.1.0");
+  runUntilSleep(life, platform);
+  CHECK(platform.metas.size() == device::Life::kUploadAttempts);
+}
+
+TEST_CASE("low battery: no burst, a long sleep; no Wi-Fi: no burst, sleep and try later") {
+  FakePlatform low;
+  low.battery = 3300;
+  device::Life weak(low, provisioned(), "timer", "0.1.0");
+  CHECK(runUntilSleep(weak, low).delayMs == 1800000);
+  CHECK(low.metas.empty());
+
+  FakePlatform away;
+  away.wifiUp = false;
+  device::Life lost(away, provisioned(), "timer", "0.1.0");
+  CHECK(runUntilSleep(lost, away, 200).delayMs == 600000);
+  CHECK(lost.lastUploadStatus() == 1);
+}
+
+TEST_CASE("a revoked token is not retried; an unprovisioned camera waits for Bluetooth") {
+  FakePlatform platform;
+  platform.replies.push_back({401, {}});
+  device::Life life(platform, provisioned(), "timer", "0.1.0");
+  runUntilSleep(life, platform);
+  CHECK(platform.metas.size() == 1);
+
+  FakePlatform fresh;
+  device::Life waiting(fresh, device::Persisted{}, "timer", "0.1.0");
+  CHECK(waiting.step().phase == device::Phase::Unprovisioned);
+  CHECK(fresh.joinedSsid.empty());
+}
