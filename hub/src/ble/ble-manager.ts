@@ -148,7 +148,7 @@ export function createBleManager(deps: {
       // while the calls made on it just wait: the first error is the answer.
       const busFailed = new Promise<never>((_, reject) => {
         (created!.bluetooth as unknown as { dbus: NodeJS.EventEmitter }).dbus.on('error', (error: Error) => {
-          deps.log.warn({ err: error }, 'D-Bus connection error');
+          deps.log.debug({ err: error }, 'D-Bus connection error');
           reject(error);
         });
       });
