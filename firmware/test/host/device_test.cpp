@@ -1,11 +1,15 @@
 // The camera's life with a fake platform: provisioned boot → Wi-Fi → burst → upload → settings and
 // commands applied → sleep; hub down → retries with backoff, same burst id, success later; low battery;
-// no Wi-Fi; a refused token.
+// no Wi-Fi; a refused token; first boot over Bluetooth through to the first upload.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <deque>
 
+#include "hearth/chunks.h"
 #include "hearth/device.h"
+#include "hearth/improv.h"
+#include "hearth/provision.h"
 
 using namespace hearth;
 
@@ -18,6 +22,7 @@ struct FakePlatform : device::Platform {
   uint16_t battery = 3900;
   std::deque<std::pair<int, Bytes>> replies;  // what the hub answers, in order
   std::vector<std::string> metas;
+  std::vector<std::string> tokens;
   std::vector<size_t> photoCounts;
   int saves = 0;
 
@@ -28,9 +33,10 @@ struct FakePlatform : device::Platform {
     jpeg = Bytes{0xff, 0xd8, 0xff, 0xd9};
     return true;
   }
-  int upload(const std::string&, const std::string&, const std::vector<Bytes>& photos, const std::string& meta,
+  int upload(const std::string&, const std::string& token, const std::vector<Bytes>& photos, const std::string& meta,
              Bytes& reply) override {
     metas.push_back(meta);
+    tokens.push_back(token);
     photoCounts.push_back(photos.size());
     if (replies.empty()) return 0;
     auto [status, body] = replies.front();
@@ -143,4 +149,53 @@ TEST_CASE("a revoked token is not retried; an unprovisioned camera waits for Blu
   device::Life waiting(fresh, device::Persisted{}, "timer", "0.1.0");
   CHECK(waiting.step().phase == device::Phase::Unprovisioned);
   CHECK(fresh.joinedSsid.empty());
+}
+
+
+TEST_CASE("first boot: waits for Bluetooth; a wrong password is refused with Improv error 03; the right one and the enrolment provision it; the next wake uploads with that token") {
+  device::Persisted state;
+  device::Provisioner provisioner(state);
+  std::string joining;
+  ble::Engine engine(false, ble::DeviceInfo{}, provisioner.hooks([&](const std::string& ssid, const std::string&) {
+                       joining = ssid;
+                     }));
+  FakePlatform platform;
+  {
+    device::Life unprovisioned(platform, state, "timer", "0.1.0");
+    CHECK(unprovisioned.step().phase == device::Phase::Unprovisioned);
+  }
+  auto sendImprov = [&](const std::string& ssid, const std::string& password) {
+    Bytes frame = improv::encodeRequest({improv::Rpc::WifiSettings, ssid, password});
+    for (size_t at = 0; at < frame.size(); at += 20)
+      CHECK(engine.write(ble::Characteristic::ImprovRpc, frame.data() + at, std::min<size_t>(20, frame.size() - at), 0) ==
+            ble::AttError::None);
+  };
+  sendImprov("HomeNet", "wrong password");
+  CHECK(joining == "HomeNet");
+  provisioner.wifiJoined(false);
+  engine.wifiResult(false, "");
+  bool sawError03 = false;
+  for (const auto& n : engine.takeNotifications())
+    if (n.characteristic == ble::Characteristic::ImprovError && n.value == Bytes{0x03}) sawError03 = true;
+  CHECK(sawError03);
+  CHECK(state.ssid.empty());
+
+  sendImprov("HomeNet", "correct horse battery");
+  provisioner.wifiJoined(true);
+  engine.wifiResult(true, "http://192.168.1.50");
+  CHECK(engine.improvState() == improv::State::Provisioned);
+  Bytes enrolment;
+  REQUIRE(tlv::encodeEnrolment({"http://hearth.local:8080", std::string("http://192.168.1.10:8080"), "hd_first-boot-token", std::nullopt}, enrolment).ok);
+  for (const auto& write : chunks::split(enrolment))
+    CHECK(engine.write(ble::Characteristic::Enrolment, write.data(), write.size(), 0) == ble::AttError::None);
+  REQUIRE(state.provisioned());
+  CHECK(state.password == "correct horse battery");
+  CHECK(state.token == "hd_first-boot-token");
+
+  platform.replies.push_back({201, reply({3, 0, 1, {}, {}})});
+  device::Life provisioned(platform, state, "timer", "0.1.0");
+  CHECK(platform.joinedSsid == "HomeNet");
+  runUntilSleep(provisioned, platform);
+  CHECK(platform.metas.size() == 1);
+  CHECK(platform.tokens == std::vector<std::string>{"hd_first-boot-token"});
 }
