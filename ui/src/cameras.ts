@@ -20,6 +20,12 @@ export function useCanManage(): boolean {
   return auth.status === 'ready' && canManage(auth.user.role);
 }
 
+/** Owners alone manage users, devices, Bluetooth adoption and the storage budget. */
+export function useIsOwner(): boolean {
+  const auth = useStore(authStore);
+  return auth.status === 'ready' && auth.user.role === 'owner';
+}
+
 /** What a camera's badge says. */
 export type CameraStatus =
   | 'recording'

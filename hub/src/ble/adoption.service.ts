@@ -10,6 +10,7 @@ import { AppError, conflict, notFound } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
 import { type AdoptionState, bleAdoptions } from './ble.schema.js';
 import { BleError, type BleManager } from './ble-manager.js';
+import { bleHardwareId } from './hardware-id.js';
 import { hearthClient } from './hearth-client.js';
 import { openImprov, ProvisioningError } from './improv-client.js';
 import type { WifiCredentials } from './wifi-credentials.js';
@@ -110,12 +111,10 @@ export function createAdoptionService(deps: {
     const device = db
       .select({ id: devices.id, createdAt: devices.createdAt })
       .from(devices)
-      .where(eq(devices.hardwareId, hardwareId(row.address)))
+      .where(eq(devices.hardwareId, bleHardwareId(row.address)))
       .get();
     return device && device.createdAt.getTime() >= row.createdAt ? device.id : null;
   }
-
-  const hardwareId = (address: string) => `ble:${address.toUpperCase()}`;
 
   function classify(error: unknown): { code: string; message: string } {
     if (error instanceof ProvisioningError) {
@@ -155,7 +154,7 @@ export function createAdoptionService(deps: {
         const { device, token } = deps.devices.create({
           name: row.name,
           kind: 'camera',
-          hardwareId: hardwareId(row.address),
+          hardwareId: bleHardwareId(row.address),
         });
         row = update(row.id, { deviceId: device.id });
         // The camera exists before the device calls in, so its very first upload is taken.

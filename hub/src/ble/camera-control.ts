@@ -9,13 +9,10 @@ import type { DeviceSettings } from '../photos/device-settings.js';
 import { cameraDeviceSettings, deviceCommands } from '../photos/photos.schema.js';
 import type { CameraStatusReport } from '../protocol/compact.js';
 import { BleError, type BleManager } from './ble-manager.js';
+import { bleAddressOf } from './hardware-id.js';
 import { hearthClient } from './hearth-client.js';
 import { openImprov } from './improv-client.js';
 import type { WifiCredentials } from './wifi-credentials.js';
-
-/** A device adopted over Bluetooth carries its address in its hardware id. */
-export const bleAddressOf = (hardwareId: string | null): string | null =>
-  hardwareId?.startsWith('ble:') ? hardwareId.slice(4) : null;
 
 /**
  * Settings and commands over GATT when the camera is in range and awake; otherwise they stay queued

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { z } from 'zod';
+import { bleAddressOf } from '../ble/hardware-id.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { devices } from '../devices/devices.schema.js';
@@ -86,7 +87,7 @@ export function createDeviceSettings(deps: { db: Db; clock: Clock; bus: EventBus
         lastWakeAt: device.lastWakeAt,
         lastSeenAt: device.lastSeenAt,
         /** Adopted over Bluetooth: reachable over GATT when in range and awake. */
-        bluetooth: device.hardwareId?.startsWith('ble:') ?? false,
+        bluetooth: bleAddressOf(device.hardwareId) !== null,
         bleSeenAt: device.bleSeenAt,
       },
       pendingCommands: pending,

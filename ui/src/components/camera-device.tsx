@@ -7,12 +7,10 @@ import {
   type FrameSize,
   type WakeReason,
 } from '../api';
-import { useCanManage } from '../cameras';
+import { useCanManage, useIsOwner } from '../cameras';
 import { useFormatTime } from '../hooks';
 import { type MessageKey, type Translate, useLocale, useT } from '../i18n';
 import { useLive } from '../live';
-import { authStore } from '../session';
-import { useStore } from '../store';
 import {
   Alert,
   CheckboxField,
@@ -312,8 +310,7 @@ function BluetoothActions({ deviceId, onReset }: { deviceId: number; onReset: ()
 export function CameraDevicePanel({ deviceId, onReset }: { deviceId: number; onReset?: () => void }) {
   const t = useT();
   const canManage = useCanManage();
-  const auth = useStore(authStore);
-  const isOwner = auth.status === 'ready' && auth.user.role === 'owner';
+  const isOwner = useIsOwner();
   const state = useResource(() => api.cameraDevice(deviceId));
   useLive('devices', (change) => {
     if ('id' in change && change.id === deviceId) void state.reload();

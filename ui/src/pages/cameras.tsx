@@ -1,15 +1,13 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { Camera } from '../api';
-import { useCameras, useCanManage } from '../cameras';
+import { useCameras, useCanManage, useIsOwner } from '../cameras';
 import { CameraPicture, CameraStatusBadge, StorageBanner } from '../components/camera';
 import { CameraForm } from '../components/camera-form';
 import { Icon } from '../components/icons';
 import { LoadError, Loading, PageHeader } from '../components/ui';
 import { usePageTitle } from '../hooks';
 import { useT } from '../i18n';
-import { authStore } from '../session';
-import { useStore } from '../store';
 
 const path = (camera: Camera, rest = '') => `/cameras/${encodeURIComponent(camera.id)}${rest}`;
 
@@ -53,8 +51,7 @@ export function CamerasPage() {
   const { route } = useLocation();
   const cameras = useCameras();
   const canManage = useCanManage();
-  const auth = useStore(authStore);
-  const isOwner = auth.status === 'ready' && auth.user.role === 'owner';
+  const isOwner = useIsOwner();
   const [adding, setAdding] = useState(false);
 
   return (

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, type Device, type DeviceKind } from '../api';
+import { useIsOwner } from '../cameras';
 import { Icon } from '../components/icons';
 import {
   Alert,
@@ -19,8 +20,6 @@ import {
 import { useFormatTime, usePageTitle } from '../hooks';
 import { useT } from '../i18n';
 import { useLive } from '../live';
-import { authStore } from '../session';
-import { useStore } from '../store';
 
 const KINDS: DeviceKind[] = ['camera', 'node'];
 const text = (form: FormData, name: string) => String(form.get(name) ?? '');
@@ -239,8 +238,7 @@ function DeviceRow({
 export function DevicesPage() {
   const t = useT();
   usePageTitle(t('nav.devices'));
-  const auth = useStore(authStore);
-  const isOwner = auth.status === 'ready' && auth.user.role === 'owner';
+  const isOwner = useIsOwner();
   const devices = useResource(async () => (await api.listDevices()).devices);
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<{ device: Device; token: string } | null>(null);

@@ -7,7 +7,7 @@ import {
   type RetentionDeletion,
   type StorageStatus,
 } from '../api';
-import { useCameras } from '../cameras';
+import { useCameras, useIsOwner } from '../cameras';
 import {
   Alert,
   FormError,
@@ -23,8 +23,6 @@ import { useFormatTime, usePageTitle } from '../hooks';
 import { type MessageKey, type Translate, useLocale, useT } from '../i18n';
 import { en } from '../i18n/en';
 import { useLive } from '../live';
-import { authStore } from '../session';
-import { useStore } from '../store';
 
 const GB = 1000 ** 3;
 const DAY = 86_400_000;
@@ -407,8 +405,7 @@ function Deletions({ deletions, names }: { deletions: RetentionDeletion[]; names
 export function StoragePage() {
   const t = useT();
   usePageTitle(t('storagePage.title'));
-  const auth = useStore(authStore);
-  const isOwner = auth.status === 'ready' && auth.user.role === 'owner';
+  const isOwner = useIsOwner();
   const status = useResource(() => api.storageStatus());
   const budget = useResource(() => api.retention());
   const deletions = useResource(() => api.retentionDeletions(50));
