@@ -99,9 +99,48 @@ hearth += [
  dict(name='chunks out of order', characteristic='enrolment', hex=h(full), writes=[c[0], c[2]], valid=False, error='chunk 2 arrived when chunk 1 was expected'),
  dict(name='a value that grows past 512 bytes', characteristic='enrolment', hex='', writes=[h(bytes([i]) + b'\x00' * 19) for i in range(27)] + [h(bytes([27 | 0x80]) + b'\x00' * 19)], valid=False, error='grew past 512 bytes'),
 ]
+# Firmware updates: upload replies that offer an image, and the manifest the hub signs (Ed25519 over it).
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+import hashlib
+REPLY = 3
+signer = Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
+public = signer.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+other = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+def manifest(version, size, sha):
+    v = version.encode()
+    return b'HEARTH-FW' + bytes([1, len(v)]) + v + u32(size) + sha
+image = bytes((i * 7 + 3) & 0xff for i in range(1000))
+sha = hashlib.sha256(image).digest()
+m = manifest('1.4.0', len(image), sha)
+sig = signer.sign(m)
+u64 = lambda n: struct.pack('<Q', n)
+base = [(0x20, [1]), (0x21, [0]), (0x22, u64(1795480000000))]
+offer = [(0x50, b'1.4.0'), (0x51, u32(len(image))), (0x52, sha), (0x53, sig), (0x54, b'/api/device/firmware/3')]
+offerd = dict(version='1.4.0', size=len(image), sha256=sha.hex(), signature=sig.hex(), url='/api/device/firmware/3')
+reply = lambda recs: h(tlv(REPLY, base + recs))
+replyd = dict(stored=1, duplicates=0, hubTime=1795480000000, commands=[])
+updates = [
+ dict(name='update: an upload reply offering firmware 1.4.0', hex=reply(offer), valid=True, decoded=dict(replyd, update=offerd)),
+ dict(name='update: an offer after a command', hex=reply([(0x10, u32(9) + bytes([1]))] + offer), valid=True, decoded=dict(replyd, commands=[dict(id=9, kind='capture_now')], update=offerd)),
+ dict(name='update: an offer without its signature', hex=reply(offer[:3] + offer[4:]), valid=False, error='needs all of 0x50–0x54'),
+ dict(name='update: a signature of 63 bytes', hex=reply(offer[:3] + [(0x53, sig[:63])] + offer[4:]), valid=False, error='has length 63, expected 64'),
+ dict(name='update: a URL that is not a path', hex=reply(offer[:4] + [(0x54, b'http://evil/fw')]), valid=False, error='not a path starting with /'),
+ dict(name='update: size 0', hex=reply(offer[:1] + [(0x51, u32(0))] + offer[2:]), valid=False, error='update size 0'),
+]
+m2 = manifest('1.5.0', len(image), sha)
+manifests = [
+ dict(name='the manifest of a 1000-byte image, version 1.4.0, signed by the hub key', version='1.4.0', size=len(image), sha256=sha.hex(), imageHex=h(image), manifestHex=h(m), publicKey=h(public), signature=h(sig), verifies=True),
+ dict(name='the same signature on a manifest claiming 1.5.0', version='1.5.0', size=len(image), sha256=sha.hex(), imageHex=h(image), manifestHex=h(m2), publicKey=h(public), signature=h(sig), verifies=False),
+ dict(name='signed by a different key', version='1.4.0', size=len(image), sha256=sha.hex(), imageHex=h(image), manifestHex=h(m), publicKey=h(public), signature=h(other.sign(m)), verifies=False),
+ dict(name='a signature with one bit flipped', version='1.4.0', size=len(image), sha256=sha.hex(), imageHex=h(image), manifestHex=h(m), publicKey=h(public), signature=h(bytes([sig[0] ^ 1]) + sig[1:]), verifies=False),
+]
+
 d = json.load(open(VECTORS))
 d['improv'] = improv
 d['hearth'] = hearth
+d['uploadReply'] = [v for v in d['uploadReply'] if not v['name'].startswith('update:')] + updates
+d['firmwareManifest'] = manifests
 json.dump(d, open(VECTORS, 'w'), ensure_ascii=False, indent=2)
 open(VECTORS, 'a').write('\n')
-print(f'{len(improv)} improv and {len(hearth)} hearth vectors written')
+print(f'{len(improv)} improv, {len(hearth)} hearth, {len(updates)} update and {len(manifests)} manifest vectors written')

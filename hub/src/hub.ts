@@ -24,6 +24,9 @@ import { EventBus } from './events/bus.js';
 import { createStreamRegistry } from './events/events.routes.js';
 import { createSystemEvents } from './events/system-events.service.js';
 import { createExportService } from './exports/exports.service.js';
+import { FIRMWARE_UPLOAD_PATH } from './firmware/firmware.routes.js';
+import { createFirmwareService } from './firmware/firmware.service.js';
+import { loadSigningKey } from './firmware/signing.js';
 import { buildApi } from './http/api.js';
 import { createHttpApp } from './http/app.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -190,6 +193,15 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   retention.registerCategory(clipExports.storageCategory());
   const deviceSettings = createDeviceSettings({ db, clock, bus });
+  const firmware = createFirmwareService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'firmware' }),
+    dataDir: config.dataDir,
+    // Made at first start, so every camera adopted from then on learns the key.
+    key: loadSigningKey(config.secretsDir),
+  });
   /** A photo's original, wherever it lies: the NAS (through the fs worker) or the spool. */
   const removePhotoFile = async (file: { location: 'nas' | 'spool'; relPath: string }) => {
     if (file.location === 'nas') await nasFs.unlink(path.join(config.nasDir, file.relPath));
@@ -204,6 +216,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     removePlaced: removePhotoFile,
     config: config.photos,
     deviceSettings,
+    firmwareOffer: firmware.offerFor,
     onStored: (ids) => photoProcessing.enqueue(ids),
   });
   const photoProcessing = registerPhotoProcessing({
@@ -245,6 +258,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     cameras,
     systemEvents,
     hubUrls: () => hubUrlsForCameras(config.ble, listeningPort),
+    signingKey: firmware.signingKey,
     timeouts: { contactMs: config.ble.contactSeconds * 1000 },
   });
   loops.register({ name: 'ble.contact', intervalMs: 2000, run: () => adoptions.checkContact() });
@@ -381,6 +395,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     wifi,
     adoptions,
     bleControl,
+    firmware,
     openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
   let openApi: unknown;
@@ -389,7 +404,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     api,
     uiDir: config.server.uiDir,
     bodyLimitBytes: config.server.bodyLimitBytes,
-    streamedBodyPaths: ['/api/device/photos'],
+    streamedBodyPaths: ['/api/device/photos', FIRMWARE_UPLOAD_PATH],
     openApi: () => {
       openApi ??= buildOpenApi(app, { version: HUB_VERSION });
       return openApi;
@@ -417,6 +432,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     clipExports,
     live,
     retention,
+    firmware,
 
     async start(): Promise<{ url: string; port: number }> {
       const address = await new Promise<AddressInfo>((resolve, reject) => {

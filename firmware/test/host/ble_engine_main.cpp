@@ -4,7 +4,7 @@
 //
 //   in:  write <characteristic> <hex>   read <characteristic>   button
 //   out: ack <code> | value <code> <hex|->, then notify <characteristic> <hex> and
-//        enrolled <hubUrl> <hubAddressUrl|-> <token> lines, then end
+//        enrolled <hubUrl> <hubAddressUrl|-> <token> <signingKey hex|-> lines, then end
 //
 // Arguments: --ssid S --password P (the network it can join) [--require-authorization].
 #include <cstdio>
@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     joinOk = s == ssid && p == password;
   };
   hooks.enrolled = [&](const tlv::Enrolment& e) {
-    lines += "enrolled " + e.hubUrl + " " + e.hubAddressUrl.value_or("-") + " " + e.deviceToken + "\n";
+    const std::string key = e.signingKey ? hex(Bytes(e.signingKey->begin(), e.signingKey->end())) : "-";
+    lines += "enrolled " + e.hubUrl + " " + e.hubAddressUrl.value_or("-") + " " + e.deviceToken + " " + key + "\n";
   };
   ble::Engine engine(requireAuthorization, ble::DeviceInfo{"Hearth Camera", "0.1.0-host", "ESP32", "ESP32-CAM"}, hooks);
   uint32_t now = 0;

@@ -81,8 +81,8 @@ TEST_CASE("a wake: Wi-Fi, a burst uploaded, new settings and a capture-now appli
   settings.settingsVersion = 4;
   settings.wakeIntervalSeconds = 120;
   settings.burstLength = 2;
-  platform.replies.push_back({201, reply({3, 0, 1, settings, {tlv::Command{7, 1, true, std::nullopt}}})});
-  platform.replies.push_back({201, reply({2, 0, 2, {}, {}})});
+  platform.replies.push_back({201, reply({3, 0, 1, settings, {tlv::Command{7, 1, true, std::nullopt}}, std::nullopt})});
+  platform.replies.push_back({201, reply({2, 0, 2, {}, {}, std::nullopt})});
   device::Life life(platform, provisioned(), "pir", "0.1.0");
   CHECK(platform.joinedSsid == "HomeNet");
   auto next = runUntilSleep(life, platform);
@@ -102,7 +102,7 @@ TEST_CASE("hub down: retries with growing pauses and the same burst id, then suc
   FakePlatform platform;
   platform.replies.push_back({0, {}});
   platform.replies.push_back({503, {}});
-  platform.replies.push_back({201, reply({3, 0, 1, {}, {}})});
+  platform.replies.push_back({201, reply({3, 0, 1, {}, {}, std::nullopt})});
   device::Life life(platform, provisioned(), "timer", "0.1.0");
   std::vector<uint32_t> pauses;
   for (int i = 0; i < 20; i++) {
@@ -192,7 +192,7 @@ TEST_CASE("first boot: waits for Bluetooth; a wrong password is refused with Imp
   CHECK(state.password == "correct horse battery");
   CHECK(state.token == "hd_first-boot-token");
 
-  platform.replies.push_back({201, reply({3, 0, 1, {}, {}})});
+  platform.replies.push_back({201, reply({3, 0, 1, {}, {}, std::nullopt})});
   device::Life provisioned(platform, state, "timer", "0.1.0");
   CHECK(platform.joinedSsid == "HomeNet");
   runUntilSleep(provisioned, platform);

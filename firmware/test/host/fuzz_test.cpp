@@ -50,7 +50,15 @@ Bytes seedFrames(std::mt19937& rng) {
     tlv::encodeSettings(s, b);
     out.push_back(b);
     tlv::Command stream{5, 2, true, 120};
-    tlv::encodeUploadReply({1, 0, 1796181686867ull, s, {stream}}, b);
+    tlv::encodeUploadReply({1, 0, 1796181686867ull, s, {stream}, std::nullopt}, b);
+    out.push_back(b);
+    tlv::FirmwareOffer offer;
+    offer.version = "1.4.0";
+    offer.size = 1200000;
+    offer.sha256.fill(0xab);
+    offer.signature.fill(0xcd);
+    offer.url = "/api/device/firmware/3";
+    tlv::encodeUploadReply({1, 0, 1796181686867ull, {}, {}, offer}, b);
     out.push_back(b);
     tlv::encodeEnrolment({"http://hearth.local:8080", std::string("http://192.168.1.10:8080"), "hd_0123456789abcdef", std::nullopt}, b);
     out.push_back(b);

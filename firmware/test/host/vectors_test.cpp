@@ -215,11 +215,28 @@ TEST_CASE("settings, commands and upload replies: every shared vector, both ways
     json j{{"stored", reply.stored}, {"duplicates", reply.duplicates}, {"hubTime", reply.hubTime},
            {"commands", commandsJson(reply.commands)}};
     if (!reply.settings.empty()) j["settings"] = settingsJson(reply.settings);
+    if (reply.update) {
+      const auto& u = *reply.update;
+      j["update"] = json{{"version", u.version}, {"size", u.size},
+                         {"sha256", toHex(Bytes(u.sha256.begin(), u.sha256.end()))},
+                         {"signature", toHex(Bytes(u.signature.begin(), u.signature.end()))}, {"url", u.url}};
+    }
     CHECK(j == v["decoded"]);
     if (!canonical(v)) continue;
-    tlv::UploadReply back{v["decoded"]["stored"], v["decoded"]["duplicates"], v["decoded"]["hubTime"], {}, {}};
+    tlv::UploadReply back{v["decoded"]["stored"], v["decoded"]["duplicates"], v["decoded"]["hubTime"], {}, {}, std::nullopt};
     if (v["decoded"].contains("settings")) back.settings = settingsFrom(v["decoded"]["settings"]);
     back.commands = commandsFrom(v["decoded"]["commands"]);
+    if (v["decoded"].contains("update")) {
+      const auto& u = v["decoded"]["update"];
+      tlv::FirmwareOffer offer;
+      offer.version = u["version"];
+      offer.size = u["size"];
+      Bytes sha = fromHex(u["sha256"]), signature = fromHex(u["signature"]);
+      std::copy(sha.begin(), sha.end(), offer.sha256.begin());
+      std::copy(signature.begin(), signature.end(), offer.signature.begin());
+      offer.url = u["url"];
+      back.update = offer;
+    }
     Bytes encoded;
     REQUIRE(tlv::encodeUploadReply(back, encoded).ok);
     CHECK(toHex(encoded) == v["hex"]);

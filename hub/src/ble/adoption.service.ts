@@ -65,6 +65,8 @@ export function createAdoptionService(deps: {
   systemEvents: SystemEventService;
   /** The hub's addresses as the camera should use them (by mDNS name, and by IP). */
   hubUrls: () => { hubUrl: string; hubAddressUrl?: string };
+  /** The hub's firmware-signing public key (hex): the camera installs only images it verifies. */
+  signingKey: () => string;
   timeouts?: Partial<AdoptionTimeouts>;
 }) {
   const { db, clock } = deps;
@@ -166,7 +168,11 @@ export function createAdoptionService(deps: {
           powerProfile: 'battery',
           record: false,
         });
-        await hearthClient.enrol(link, { ...deps.hubUrls(), deviceToken: token });
+        await hearthClient.enrol(link, {
+          ...deps.hubUrls(),
+          deviceToken: token,
+          signingKey: deps.signingKey(),
+        });
         db.update(devices).set({ bleSeenAt: clock.now() }).where(eq(devices.id, device.id)).run();
         row = update(row.id, { state: 'waiting_for_contact', contactBy: clock.now() + timeouts.contactMs });
       });

@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import { createDeviceService } from '../devices/devices.service.js';
 import { EventBus } from '../events/bus.js';
 import { createSystemEvents } from '../events/system-events.service.js';
+import { loadSigningKey } from '../firmware/signing.js';
 import { AppError } from '../http/errors.js';
 import { createLogger } from '../log/logger.js';
 import { type AdoptionView, createAdoptionService } from './adoption.service.js';
@@ -55,6 +56,7 @@ export async function bleCommand(
     cameras: createCameraService({ db, clock, bus, systemEvents }),
     systemEvents,
     hubUrls: () => hubUrlsForCameras(config.ble, config.server.port),
+    signingKey: () => loadSigningKey(config.secretsDir).publicKeyHex,
     timeouts: { contactMs: config.ble.contactSeconds * 1000 },
   });
   try {

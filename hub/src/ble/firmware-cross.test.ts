@@ -75,6 +75,11 @@ test('adopted through the firmware core: button, Wi-Fi, chunked enrolment; then 
   assert.equal(done.cameraUrl, 'http://192.168.1.60');
   assert.equal(camera.enrolments.length, 1);
   assert.match(camera.enrolments[0]!.deviceToken, /^hd_/);
+  assert.equal(
+    camera.enrolments[0]!.signingKey,
+    t.hub.firmware.signingKey(),
+    'the core holds the key it will check firmware images with',
+  );
 
   const command = await owner.post(`/api/devices/${done.deviceId}/commands`, { kind: 'capture_now' });
   const state = await waitFor('the command over GATT', async () => {

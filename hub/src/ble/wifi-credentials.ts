@@ -1,18 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import { readOrCreateSecret } from '../config/secret-file.js';
 import type { Db } from '../db/client.js';
 import { wifiCredentials } from './ble.schema.js';
 
@@ -34,33 +25,10 @@ export const wifiInputSchema = z
 
 /** The sealing key: 32 random bytes in a 0600 file, created once, never in the database or its backups. */
 function loadKey(secretsDir: string): Buffer {
-  const file = path.join(secretsDir, 'wifi.key');
-  try {
-    const key = readFileSync(file);
-    if (key.length !== 32) throw new Error(`${file} is ${key.length} bytes, not 32`);
-    return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-  const key = randomBytes(32);
-  // Written under a temporary name and linked into place: two starts racing keep one key.
-  const temporary = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temporary, 'wx', 0o600);
-  try {
-    writeSync(fd, key);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(temporary, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    unlinkSync(temporary);
-  }
-  return loadKey(secretsDir);
+  const key = readOrCreateSecret(secretsDir, 'wifi.key', () => randomBytes(32));
+  if (key.length !== 32)
+    throw new Error(`${path.join(secretsDir, 'wifi.key')} is ${key.length} bytes, not 32`);
+  return key;
 }
 
 export function createWifiCredentials(deps: { db: Db; clock: Clock; secretsDir: string }) {

@@ -4,6 +4,7 @@ export * from '../cameras/cameras.schema.js';
 export * from '../devices/devices.schema.js';
 export * from '../events/events.schema.js';
 export * from '../exports/exports.schema.js';
+export * from '../firmware/firmware.schema.js';
 export * from '../jobs/jobs.schema.js';
 export * from '../photos/photos.schema.js';
 export * from '../recording/recording.schema.js';

@@ -15,6 +15,7 @@ export const TOPICS = [
   'storage',
   'photos',
   'ble',
+  'firmware',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 

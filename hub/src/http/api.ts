@@ -22,6 +22,8 @@ import { eventRoutes, type StreamRegistry } from '../events/events.routes.js';
 import type { SystemEventService } from '../events/system-events.service.js';
 import { exportRoutes } from '../exports/exports.routes.js';
 import type { ExportService } from '../exports/exports.service.js';
+import { deviceFirmwareRoutes, firmwareRoutes } from '../firmware/firmware.routes.js';
+import type { FirmwareService } from '../firmware/firmware.service.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
 import type { LoopRegistry } from '../jobs/loops.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -80,6 +82,7 @@ export interface ApiDeps {
   wifi: WifiCredentials;
   adoptions: AdoptionService;
   bleControl: BleControl;
+  firmware: FirmwareService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -109,6 +112,8 @@ export function buildApi(deps: ApiDeps) {
         maxPhotosPerUpload: deps.config.photos.maxPhotosPerUpload,
       }),
     )
+    .route('/device', deviceFirmwareRoutes({ allow, firmware: deps.firmware }))
+    .route('/', firmwareRoutes({ allow, firmware: deps.firmware }))
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
     .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))
     .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }))

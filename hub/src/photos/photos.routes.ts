@@ -52,6 +52,7 @@ export function devicePhotoRoutes(deps: {
           hubTime: result.hubTime,
           ...(result.settings ? { settings: result.settings } : {}),
           commands: result.commands,
+          ...(result.update ? { update: result.update } : {}),
         });
         return c.body(new Uint8Array(body), status, { 'Content-Type': COMPACT_MEDIA_TYPE });
       }

@@ -7,10 +7,11 @@ import type { Config } from '../config/schema.js';
 import type { Db } from '../db/client.js';
 import { devices } from '../devices/devices.schema.js';
 import type { EventBus } from '../events/bus.js';
+import { type UpdateReport, updateReportSchema } from '../firmware/firmware.service.js';
 import { AppError, conflict, tooManyRequests } from '../http/errors.js';
 import { issuesOf } from '../http/validate.js';
 import type { Logger } from '../log/logger.js';
-import type { CameraSettings, DeviceCommand } from '../protocol/compact.js';
+import type { CameraSettings, DeviceCommand, FirmwareOffer } from '../protocol/compact.js';
 import type { Transfer } from '../storage/index.js';
 import type { DeviceSettings } from './device-settings.js';
 import { photoView } from './gallery.js';
@@ -40,6 +41,8 @@ export const uploadMetaSchema = z
     settingsVersion: z.number().int().min(0).optional(),
     /** Ids of commands the device carried out (or skipped as unknown). */
     ack: z.array(z.number().int().positive()).max(100).optional(),
+    /** What became of the last firmware offer. */
+    update: updateReportSchema.optional(),
   })
   .strict();
 export type UploadMeta = z.infer<typeof uploadMetaSchema>;
@@ -51,7 +54,10 @@ export interface UploadResult {
   hubTime: number;
   settings?: CameraSettings;
   commands: DeviceCommand[];
+  update?: FirmwareOffer;
 }
+
+const withOffer = (update: FirmwareOffer | undefined) => (update ? { update } : {});
 
 function stamp(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2026-11-24T01:02:03.456Z
@@ -77,6 +83,11 @@ export function createPhotoService(deps: {
   deviceSettings: Pick<DeviceSettings, 'deliver'>;
   /** Called after rows are committed, with the new photo ids (the processing job). */
   onStored?: (ids: number[]) => void;
+  /** Records the camera's firmware report and picks a signed image to offer it, if any. */
+  firmwareOffer?: (
+    deviceId: number,
+    report: { firmware?: string; update?: UpdateReport },
+  ) => FirmwareOffer | undefined;
 }) {
   const { db, clock, config } = deps;
   const limiter =
@@ -308,6 +319,7 @@ export function createPhotoService(deps: {
           photos: result,
           hubTime: receivedAt,
           ...pending,
+          ...withOffer(deps.firmwareOffer?.(device.id, { firmware: meta.firmware, update: meta.update })),
         };
       } finally {
         await upload.discard();

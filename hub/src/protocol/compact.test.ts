@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +12,7 @@ import {
   encodeCommands,
   encodeSettings,
   encodeUploadReply,
+  firmwareManifest,
   fromHex,
   toHex,
 } from './compact.js';
@@ -27,6 +29,17 @@ const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'docs', 'protocol-v
   settings: Vector[];
   commands: Vector[];
   uploadReply: Vector[];
+  firmwareManifest: {
+    name: string;
+    version: string;
+    size: number;
+    sha256: string;
+    imageHex: string;
+    manifestHex: string;
+    publicKey: string;
+    signature: string;
+    verifies: boolean;
+  }[];
 };
 
 const cases = [
@@ -68,6 +81,25 @@ for (const [kind, list, decode, encode] of cases) {
     }
   });
 }
+
+test('firmware manifest vectors: the bytes the hub signs, and which signatures verify', () => {
+  assert.ok(vectors.firmwareManifest.length >= 4);
+  for (const vector of vectors.firmwareManifest) {
+    const image = fromHex(vector.imageHex);
+    assert.equal(createHash('sha256').update(image).digest('hex'), vector.sha256, vector.name);
+    assert.equal(image.length, vector.size, vector.name);
+    const manifest = firmwareManifest(vector);
+    assert.equal(toHex(manifest), vector.manifestHex, vector.name);
+    const key = createPublicKey({
+      key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), fromHex(vector.publicKey)]),
+      format: 'der',
+      type: 'spki',
+    });
+    assert.equal(verify(null, manifest, key, fromHex(vector.signature)), vector.verifies, vector.name);
+  }
+  assert.throws(() => firmwareManifest({ version: '1 0', size: 1, sha256: '00'.repeat(32) }), /printable/);
+  assert.throws(() => firmwareManifest({ version: '1.0', size: 0, sha256: '00'.repeat(32) }), /positive/);
+});
 
 test('the encoder refuses what no device could apply', () => {
   assert.throws(() => encodeSettings({ jpegQuality: 9 }), /outside/);

@@ -68,6 +68,20 @@ export interface UploadReply {
   hubTime: number;
   settings?: CameraSettings;
   commands: (DeviceCommand | UnknownCommand)[];
+  /** A signed firmware image for this camera (docs/protocols.md, "Firmware updates"). */
+  update?: FirmwareOffer;
+}
+
+/** What the hub offers a camera: the image's identity, its signature, and where to fetch it. */
+export interface FirmwareOffer {
+  version: string;
+  size: number;
+  /** Of the whole image, hex. */
+  sha256: string;
+  /** Ed25519 over the manifest (`firmwareManifest`), hex. */
+  signature: string;
+  /** A path on the hub, fetched with the device token. */
+  url: string;
 }
 
 /** What the hub writes to a camera's enrolment characteristic. */
@@ -126,7 +140,14 @@ const TAG = {
   freeHeap: 0x45,
   lastCommandId: 0x46,
   enrolled: 0x47,
+  updateVersion: 0x50,
+  updateSize: 0x51,
+  updateSha256: 0x52,
+  updateSignature: 0x53,
+  updateUrl: 0x54,
 } as const;
+
+const UPDATE_TAGS = [TAG.updateVersion, TAG.updateSize, TAG.updateSha256, TAG.updateSignature, TAG.updateUrl];
 
 const COMMAND_CODE: Record<CommandKind, number> = {
   capture_now: 0x01,
@@ -227,6 +248,22 @@ export function encodeCommands(commands: DeviceCommand[]): Uint8Array {
   return writer.done();
 }
 
+function writeUpdate(writer: Writer, offer: FirmwareOffer): void {
+  textRecord(writer, TAG.updateVersion, offer.version, 'update version');
+  if (!Number.isInteger(offer.size) || offer.size < 1 || offer.size > 0xffffffff)
+    throw new CompactError(`update size ${offer.size} is not a positive u32`);
+  writer.record(TAG.updateSize, u32(offer.size));
+  const sha = fromHex(offer.sha256);
+  if (sha.length !== 32) throw new CompactError(`update sha256 is ${sha.length} bytes, not 32`);
+  writer.record(TAG.updateSha256, [...sha]);
+  const signature = fromHex(offer.signature);
+  if (signature.length !== 64)
+    throw new CompactError(`update signature is ${signature.length} bytes, not 64`);
+  writer.record(TAG.updateSignature, [...signature]);
+  textRecord(writer, TAG.updateUrl, offer.url, 'update url');
+  if (!offer.url.startsWith('/')) throw new CompactError('update url must be a path starting with /');
+}
+
 export function encodeUploadReply(reply: UploadReply): Uint8Array {
   const writer = new Writer('uploadReply');
   writer.record(TAG.stored, u8(Math.min(reply.stored, 255)));
@@ -234,6 +271,7 @@ export function encodeUploadReply(reply: UploadReply): Uint8Array {
   writer.record(TAG.hubTime, u64(reply.hubTime));
   if (reply.settings) writeSettings(writer, reply.settings);
   for (const command of reply.commands) if (command.kind !== null) writeCommand(writer, command);
+  if (reply.update) writeUpdate(writer, reply.update);
   return writer.done();
 }
 
@@ -246,6 +284,7 @@ interface Decoded {
   stored?: number;
   duplicates?: number;
   hubTime?: number;
+  update: Partial<FirmwareOffer>;
 }
 
 const FIXED_LENGTH: Partial<Record<number, number>> = {
@@ -266,6 +305,9 @@ const FIXED_LENGTH: Partial<Record<number, number>> = {
   [TAG.freeHeap]: 4,
   [TAG.lastCommandId]: 4,
   [TAG.enrolled]: 1,
+  [TAG.updateSize]: 4,
+  [TAG.updateSha256]: 32,
+  [TAG.updateSignature]: 64,
 };
 
 /** Byte lengths of the text records: [min, max]. */
@@ -274,6 +316,8 @@ const TEXT_LENGTH: Partial<Record<number, readonly [number, number]>> = {
   [TAG.hubAddressUrl]: [8, 64],
   [TAG.deviceToken]: [8, 64],
   [TAG.firmware]: [1, 32],
+  [TAG.updateVersion]: [1, 32],
+  [TAG.updateUrl]: [2, 128],
 };
 
 /** Tags each frame kind may carry; any other tag is skipped, as tags from a newer hub would be. */
@@ -291,6 +335,7 @@ const ALLOWED: Record<FrameKind, Set<number>> = {
     TAG.stored,
     TAG.duplicates,
     TAG.hubTime,
+    ...UPDATE_TAGS,
   ]),
   enrolment: new Set([TAG.hubUrl, TAG.hubAddressUrl, TAG.deviceToken, TAG.signingKey]),
   status: new Set([
@@ -316,7 +361,7 @@ export function decodeCompact(bytes: Uint8Array): Decoded {
   const kind = (Object.keys(FRAME_KINDS) as FrameKind[]).find((name) => FRAME_KINDS[name] === bytes[2]);
   if (!kind) throw new CompactError(`unknown frame kind 0x${bytes[2]!.toString(16).padStart(2, '0')}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Decoded = { kind, settings: {}, commands: [], enrolment: {}, status: {} };
+  const out: Decoded = { kind, settings: {}, commands: [], enrolment: {}, status: {}, update: {} };
   const seen = new Set<number>();
   let at = 3;
   while (at < bytes.length) {
@@ -431,8 +476,28 @@ export function decodeCompact(bytes: Uint8Array): Decoded {
         if (bytes[value]! > 1) throw new CompactError(`enrolled must be 0 or 1, not ${bytes[value]}`);
         out.status.enrolled = bytes[value] === 1;
         break;
+      case TAG.updateVersion:
+        out.update.version = printable(bytes.subarray(value, value + length), name);
+        break;
+      case TAG.updateSize:
+        out.update.size = view.getUint32(value, true);
+        if (out.update.size === 0) throw new CompactError('update size 0');
+        break;
+      case TAG.updateSha256:
+        out.update.sha256 = toHex(bytes.subarray(value, value + length));
+        break;
+      case TAG.updateSignature:
+        out.update.signature = toHex(bytes.subarray(value, value + length));
+        break;
+      case TAG.updateUrl:
+        out.update.url = printable(bytes.subarray(value, value + length), name);
+        if (!out.update.url.startsWith('/')) throw new CompactError(`${name} is not a path starting with /`);
+        break;
     }
   }
+  const updateFields = Object.keys(out.update).length;
+  if (updateFields > 0 && updateFields < UPDATE_TAGS.length)
+    throw new CompactError('a firmware offer needs all of 0x50–0x54');
   return out;
 }
 
@@ -459,6 +524,7 @@ export function decodeUploadReply(bytes: Uint8Array): UploadReply {
     hubTime: frame.hubTime,
     ...(Object.keys(frame.settings).length > 0 ? { settings: frame.settings } : {}),
     commands: frame.commands,
+    ...(frame.update.version !== undefined ? { update: frame.update as FirmwareOffer } : {}),
   };
 }
 
@@ -555,4 +621,29 @@ export function fromHex(hex: string): Uint8Array {
   const clean = hex.replace(/\s+/g, '');
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(clean)) throw new CompactError('not an even-length hex string');
   return Uint8Array.from(clean.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+}
+
+const MANIFEST_MAGIC = 'HEARTH-FW';
+const MANIFEST_FORMAT = 1;
+
+/**
+ * The bytes the hub signs for a firmware image and the camera verifies: the signature covers the
+ * version and size as well as the digest, so an old image cannot be replayed under a newer version.
+ */
+export function firmwareManifest(image: { version: string; size: number; sha256: string }): Uint8Array {
+  const version = new TextEncoder().encode(image.version);
+  if (version.length < 1 || version.length > 32) throw new CompactError('version must be 1–32 bytes');
+  printable(version, 'version');
+  const sha = fromHex(image.sha256);
+  if (sha.length !== 32) throw new CompactError('sha256 must be 32 bytes');
+  if (!Number.isInteger(image.size) || image.size < 1 || image.size > 0xffffffff)
+    throw new CompactError(`size ${image.size} is not a positive u32`);
+  return Uint8Array.from([
+    ...new TextEncoder().encode(MANIFEST_MAGIC),
+    MANIFEST_FORMAT,
+    version.length,
+    ...version,
+    ...u32(image.size),
+    ...sha,
+  ]);
 }

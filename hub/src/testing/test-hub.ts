@@ -21,7 +21,7 @@ export class TestClient {
     path: string,
     options: {
       json?: unknown;
-      body?: string | Uint8Array | Blob;
+      body?: string | Uint8Array | Blob | FormData;
       headers?: Record<string, string>;
       origin?: string | null;
     } = {},

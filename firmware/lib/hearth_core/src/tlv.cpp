@@ -29,6 +29,11 @@ enum Tag : uint8_t {
   kFreeHeap = 0x45,
   kLastCommandId = 0x46,
   kEnrolled = 0x47,
+  kUpdateVersion = 0x50,
+  kUpdateSize = 0x51,
+  kUpdateSha256 = 0x52,
+  kUpdateSignature = 0x53,
+  kUpdateUrl = 0x54,
 };
 
 struct Range {
@@ -46,12 +51,13 @@ bool inRange(uint32_t value, Range range) { return value >= range.min && value <
 /** The fixed length of a tag, or 0 for variable ones. */
 size_t fixedLength(uint8_t tag) {
   switch (tag) {
-    case kSettingsVersion: case kWakeInterval: case kFreeHeap: case kLastCommandId: return 4;
+    case kSettingsVersion: case kWakeInterval: case kFreeHeap: case kLastCommandId: case kUpdateSize: return 4;
     case kFrameSize: case kJpegQuality: case kPir: case kBurstLength: case kStored: case kDuplicates:
     case kRssi: case kWifiState: case kEnrolled: return 1;
     case kBatteryMv: case kLastUpload: return 2;
     case kHubTime: return 8;
-    case kSigningKey: return 32;
+    case kSigningKey: case kUpdateSha256: return 32;
+    case kUpdateSignature: return 64;
     default: return 0;
   }
 }
@@ -61,7 +67,8 @@ bool textLimits(uint8_t tag, size_t& min, size_t& max) {
     case kHubUrl: min = 8; max = 128; return true;
     case kHubAddressUrl: min = 8; max = 64; return true;
     case kDeviceToken: min = 8; max = 64; return true;
-    case kFirmware: min = 1; max = 32; return true;
+    case kFirmware: case kUpdateVersion: min = 1; max = 32; return true;
+    case kUpdateUrl: min = 2; max = 128; return true;
     default: return false;
   }
 }
@@ -72,7 +79,7 @@ bool allowed(Kind kind, uint8_t tag) {
     case Kind::Commands: return tag == kCommand;
     case Kind::UploadReply:
       return (tag >= kSettingsVersion && tag <= kBurstLength) || tag == kCommand || tag == kStored ||
-             tag == kDuplicates || tag == kHubTime;
+             tag == kDuplicates || tag == kHubTime || (tag >= kUpdateVersion && tag <= kUpdateUrl);
     case Kind::Enrolment: return tag >= kHubUrl && tag <= kSigningKey;
     case Kind::Status: return tag == kSettingsVersion || (tag >= kBatteryMv && tag <= kEnrolled);
   }
@@ -106,6 +113,8 @@ struct Decoded {
   std::optional<std::string> hubUrl, hubAddressUrl, deviceToken;
   std::optional<std::array<uint8_t, 32>> signingKey;
   StatusReport status;
+  FirmwareOffer update;
+  int updateFields = 0;
 };
 
 Status decodeFrame(const uint8_t* data, size_t length, Decoded& out) {
@@ -221,9 +230,34 @@ Status decodeFrame(const uint8_t* data, size_t length, Decoded& out) {
         if (v[0] > 1) return Status::fail("enrolled must be 0 or 1");
         out.status.enrolled = v[0] == 1;
         break;
+      case kUpdateVersion:
+        if (!printable(v, n)) return Status::fail("not printable ASCII");
+        out.update.version = std::string(reinterpret_cast<const char*>(v), n);
+        out.updateFields++;
+        break;
+      case kUpdateSize:
+        out.update.size = readU32(v);
+        if (out.update.size == 0) return Status::fail("update size 0");
+        out.updateFields++;
+        break;
+      case kUpdateSha256:
+        std::memcpy(out.update.sha256.data(), v, 32);
+        out.updateFields++;
+        break;
+      case kUpdateSignature:
+        std::memcpy(out.update.signature.data(), v, 64);
+        out.updateFields++;
+        break;
+      case kUpdateUrl:
+        if (!printable(v, n)) return Status::fail("not printable ASCII");
+        if (v[0] != '/') return Status::fail("update url is not a path starting with /");
+        out.update.url = std::string(reinterpret_cast<const char*>(v), n);
+        out.updateFields++;
+        break;
       default: break;
     }
   }
+  if (out.updateFields != 0 && out.updateFields != 5) return Status::fail("a firmware offer needs all of 0x50-0x54");
   return {};
 }
 
@@ -326,7 +360,8 @@ Status decodeUploadReply(const uint8_t* data, size_t length, UploadReply& out) {
   if (!s.ok) return s;
   if (!frame.stored || !frame.duplicates || !frame.hubTime)
     return Status::fail("an upload reply needs stored, duplicates and hubTime");
-  out = UploadReply{*frame.stored, *frame.duplicates, *frame.hubTime, frame.settings, frame.commands};
+  out = UploadReply{*frame.stored, *frame.duplicates, *frame.hubTime, frame.settings, frame.commands, std::nullopt};
+  if (frame.updateFields == 5) out.update = frame.update;
   return {};
 }
 
@@ -376,6 +411,17 @@ Status encodeUploadReply(const UploadReply& reply, Bytes& out) {
     if (!c.known) continue;
     s = writeCommand(w, c);
     if (!s.ok) return s;
+  }
+  if (reply.update) {
+    const FirmwareOffer& u = *reply.update;
+    if (u.version.empty() || u.version.size() > 32) return Status::fail("update version is 1-32 bytes");
+    if (u.size == 0) return Status::fail("update size 0");
+    if (u.url.size() < 2 || u.url.size() > 128 || u.url[0] != '/') return Status::fail("update url is not a path");
+    w.record(kUpdateVersion, text(u.version));
+    w.record(kUpdateSize, u32(u.size));
+    w.record(kUpdateSha256, Bytes(u.sha256.begin(), u.sha256.end()));
+    w.record(kUpdateSignature, Bytes(u.signature.begin(), u.signature.end()));
+    w.record(kUpdateUrl, text(u.url));
   }
   return w.done(out);
 }

@@ -71,7 +71,7 @@ export class FirmwareCamera {
       const { lines, resolve } = this.pending;
       this.pending = undefined;
       for (const entry of lines) {
-        const [kind, a, b, c] = entry.split(' ');
+        const [kind, a, b, c, d] = entry.split(' ');
         if (kind === 'notify' && a && b)
           this.link?.notify(UUIDS[a]!, b === '-' ? new Uint8Array(0) : fromHex(b));
         if (kind === 'enrolled' && a && b && c) {
@@ -79,6 +79,7 @@ export class FirmwareCamera {
             hubUrl: a,
             deviceToken: c,
             ...(b !== '-' ? { hubAddressUrl: b } : {}),
+            ...(d && d !== '-' ? { signingKey: d } : {}),
           };
           this.enrolments.push(enrolment);
           options.onEnrolled?.(enrolment);

@@ -46,12 +46,23 @@ struct Command {
   CommandKind kind() const { return static_cast<CommandKind>(code); }
 };
 
+/** A signed firmware image the hub offers (docs/protocols.md, "Firmware updates"). */
+struct FirmwareOffer {
+  std::string version;
+  uint32_t size = 0;
+  std::array<uint8_t, 32> sha256{};
+  std::array<uint8_t, 64> signature{};
+  /** A path on the hub, fetched with the device token. */
+  std::string url;
+};
+
 struct UploadReply {
   uint8_t stored = 0;
   uint8_t duplicates = 0;
   uint64_t hubTime = 0;
   Settings settings;
   std::vector<Command> commands;
+  std::optional<FirmwareOffer> update;
 };
 
 struct Enrolment {
