@@ -10,43 +10,11 @@
 #include "hearth/device.h"
 #include "hearth/improv.h"
 #include "hearth/provision.h"
+#include "fake_platform.h"
 
 using namespace hearth;
 
 namespace {
-
-struct FakePlatform : device::Platform {
-  uint64_t now = 1796181686000ull;
-  bool wifiUp = true;
-  std::string joinedSsid;
-  uint16_t battery = 3900;
-  std::deque<std::pair<int, Bytes>> replies;  // what the hub answers, in order
-  std::vector<std::string> metas;
-  std::vector<std::string> tokens;
-  std::vector<size_t> photoCounts;
-  int saves = 0;
-
-  uint64_t nowMs() override { return now; }
-  void wifiBegin(const std::string& ssid, const std::string&) override { joinedSsid = ssid; }
-  bool wifiConnected() override { return wifiUp; }
-  bool capture(const tlv::Settings&, Bytes& jpeg) override {
-    jpeg = Bytes{0xff, 0xd8, 0xff, 0xd9};
-    return true;
-  }
-  int upload(const std::string&, const std::string& token, const std::vector<Bytes>& photos, const std::string& meta,
-             Bytes& reply) override {
-    metas.push_back(meta);
-    tokens.push_back(token);
-    photoCounts.push_back(photos.size());
-    if (replies.empty()) return 0;
-    auto [status, body] = replies.front();
-    replies.pop_front();
-    reply = body;
-    return status;
-  }
-  uint16_t batteryMv() override { return battery; }
-  void save(const device::Persisted&) override { saves++; }
-};
 
 device::Persisted provisioned() {
   device::Persisted p;

@@ -7,15 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
+import { makeFirmwareHost } from '../../../hub/src/testing/firmware-host.js';
 import { REPO_ROOT } from '../../../hub/src/testing/spawn-hub.js';
 
 const FIRMWARE = path.join(REPO_ROOT, 'firmware');
 
 test('firmware core host tests: every shared protocol vector both ways, random frames under sanitizers', () => {
-  const run = spawnSync('make', ['-C', path.join(FIRMWARE, 'test', 'host'), '-j2', 'run'], {
-    encoding: 'utf8',
-  });
-  const output = `${run.stdout}\n${run.stderr}`;
+  const run = makeFirmwareHost('run');
+  const { output } = run;
   assert.equal(run.status, 0, output.slice(-4000));
   assert.match(output, /test cases: +\d+ \| +\d+ passed \| 0 failed/);
   assert.doesNotMatch(output, /Sanitizer/);

@@ -10,16 +10,15 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { COMPACT_MEDIA_TYPE, decodeUploadReply } from '../protocol/compact.js';
-import { REPO_ROOT, tempDir } from '../testing/spawn-hub.js';
+import { FIRMWARE_HOST_DIR, firmwareHostProgram } from '../testing/firmware-host.js';
+import { tempDir } from '../testing/spawn-hub.js';
 import { startTestHub, type TestHub } from '../testing/test-hub.js';
 
-const HOST_DIR = path.join(REPO_ROOT, 'firmware', 'test', 'host');
 let t: TestHub;
 let token = '';
 
 before(async () => {
-  const build = spawnSync('make', ['-C', HOST_DIR, '-j2', 'build/upload-body'], { encoding: 'utf8' });
-  assert.equal(build.status, 0, build.stderr);
+  firmwareHostProgram('upload-body');
   t = await startTestHub({ photos: { uploadsPerMinute: 0 } });
   const made = t.hub.devices.create({ name: 'Core cam', kind: 'camera' });
   token = made.token;
@@ -48,7 +47,7 @@ test('a burst built by the firmware core is taken by the hub; its retry stores n
     files.push(file);
   }
   const made = spawnSync(
-    path.join(HOST_DIR, 'build', 'upload-body'),
+    path.join(FIRMWARE_HOST_DIR, 'build', 'upload-body'),
     ['--burst', 'core-1', '--seq', '0', '--at', String(Date.now()), ...files],
     { maxBuffer: 10 * 1024 * 1024 },
   );

@@ -14,6 +14,7 @@ ble::Hooks Provisioner::hooks(std::function<void(const std::string&, const std::
     state_.hubUrl = enrolment.hubUrl;
     state_.hubAddressUrl = enrolment.hubAddressUrl.value_or("");
     state_.token = enrolment.deviceToken;
+    state_.signingKey = enrolment.signingKey;
   };
   hooks.settingsChanged = [this](const tlv::Settings& settings) { state_.settings = settings; };
   return hooks;

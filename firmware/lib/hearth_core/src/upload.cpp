@@ -43,6 +43,11 @@ std::string metaJson(const Meta& m) {
     for (size_t i = 0; i < m.ack.size(); i++) json += (i ? "," : "") + std::to_string(m.ack[i]);
     json += "]";
   }
+  if (m.update) {
+    json += ",\"update\":{\"version\":" + quoted(m.update->version) + ",\"result\":" + quoted(m.update->result);
+    if (!m.update->reason.empty()) json += ",\"reason\":" + quoted(m.update->reason.substr(0, 200));
+    json += "}";
+  }
   return json + "}";
 }
 

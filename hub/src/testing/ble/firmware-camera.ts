@@ -4,24 +4,21 @@
  * read to that process, one line each, and turns its notifications into PropertiesChanged signals. So
  * the hub and the firmware core are tested against each other end to end, without a radio.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Enrolment } from '../../protocol/compact.js';
 import { fromHex, toHex } from '../../protocol/compact.js';
 import { HEARTH_CHARACTERISTICS, HEARTH_SERVICE } from '../../protocol/hearth-gatt.js';
 import { IMPROV_CHARACTERISTICS, IMPROV_SERVICE } from '../../protocol/improv.js';
-import { REPO_ROOT } from '../spawn-hub.js';
+import { FIRMWARE_HOST_DIR, firmwareHostProgram } from '../firmware-host.js';
 import { BluezError, type FakePeripheral, type PeripheralLink } from './fake-bluez.js';
 
-const HOST_DIR = path.join(REPO_ROOT, 'firmware', 'test', 'host');
-export const ENGINE = path.join(HOST_DIR, 'build', 'ble-engine');
+export const ENGINE = path.join(FIRMWARE_HOST_DIR, 'build', 'ble-engine');
 
 /** Builds the engine (make keeps it when it is up to date). */
 export function buildFirmwareEngine(): void {
-  const build = spawnSync('make', ['-C', HOST_DIR, '-j2', 'build/ble-engine'], { encoding: 'utf8' });
-  if (build.status !== 0)
-    throw new Error(`building the firmware engine failed:\n${build.stdout}\n${build.stderr}`);
+  firmwareHostProgram('ble-engine');
 }
 
 const NAMES: Record<string, string> = {

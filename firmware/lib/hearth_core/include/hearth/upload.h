@@ -12,6 +12,13 @@
 namespace hearth {
 namespace upload {
 
+/** What became of the last firmware offer (docs/protocols.md, "Firmware updates"). */
+struct UpdateReport {
+  std::string version;
+  std::string result;  // installed | rolled_back | refused
+  std::string reason;
+};
+
 struct Meta {
   /** Stays the same on every retry of this burst: the hub stores a (device, burst, seq) once. */
   std::string burstId;
@@ -26,6 +33,7 @@ struct Meta {
   std::optional<uint32_t> settingsVersion;
   /** Commands carried out since the last acknowledged upload. */
   std::vector<uint32_t> ack;
+  std::optional<UpdateReport> update;
 };
 
 struct Photo {
