@@ -464,6 +464,38 @@ export const urls = {
     `/api/photos/${photoId}/${file}.jpg`,
 };
 
+export type RolloutState = 'offered' | 'downloading' | 'installed' | 'rolled_back' | 'refused';
+
+export interface FirmwareRollout {
+  deviceId: number;
+  deviceName: string;
+  /** What the camera last reported running. */
+  firmware: string | null;
+  state: RolloutState;
+  detail: string | null;
+  fromVersion: string | null;
+  updatedAt: number;
+}
+
+export interface FirmwareImage {
+  id: number;
+  version: string;
+  size: number;
+  sha256: string;
+  fileName: string;
+  notes: string;
+  createdAt: number;
+  rollouts: FirmwareRollout[];
+}
+
+export interface DeviceFirmwareUpdate {
+  version: string;
+  state: RolloutState;
+  detail: string | null;
+  fromVersion: string | null;
+  updatedAt: number;
+}
+
 export const api = {
   health: (): Promise<{ status: string; version: string; setupNeeded: boolean }> =>
     data(client.health.$get()),
@@ -617,6 +649,16 @@ export const api = {
       method: 'POST',
       json: seconds === undefined ? { kind } : { kind, seconds },
     }),
+
+  firmware: (): Promise<{ signingKey: string; images: FirmwareImage[] }> => json('/api/firmware'),
+  /** multipart: `image` (firmware.bin), optional `version` and `notes`. */
+  uploadFirmware: (form: FormData): Promise<{ image: Omit<FirmwareImage, 'rollouts'> }> =>
+    json('/api/firmware', { method: 'POST', body: form }),
+  withdrawFirmware: async (imageId: number): Promise<void> => {
+    await json(`/api/firmware/${imageId}`, { method: 'DELETE' });
+  },
+  deviceFirmware: (deviceId: number): Promise<{ update: DeviceFirmwareUpdate | null }> =>
+    json(`/api/devices/${deviceId}/firmware`),
 
   bleStatus: (): Promise<{ status: BleStatus }> => json('/api/ble'),
   bleWifi: (): Promise<{ ssid: string | null; passwordSet: boolean }> => json('/api/ble/wifi'),

@@ -11,6 +11,7 @@ import { CamerasPage } from './pages/cameras';
 import { DashboardPage } from './pages/dashboard';
 import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
+import { FirmwarePage } from './pages/firmware';
 import { NotFoundPage } from './pages/not-found';
 import { PhotosPage } from './pages/photos';
 import { SettingsPage } from './pages/settings';
@@ -70,6 +71,7 @@ export function App() {
               <Route path="/cameras/:id/settings" component={CameraSettingsPage} />
               <Route path="/cameras/:id/photos" component={PhotosPage} />
               <Route path="/devices" component={DevicesPage} />
+              <Route path="/firmware" component={FirmwarePage} />
               <Route path="/events" component={EventsPage} />
               <Route path="/storage" component={StoragePage} />
               <Route path="/users" component={UsersPage} />

@@ -68,6 +68,11 @@ export interface BleChange {
   adoption: Adoption;
 }
 
+export type FirmwareChange =
+  | { change: 'added'; image: unknown }
+  | { change: 'removed'; id: number }
+  | { change: 'rollout'; deviceId: number; imageId: number; state: string };
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
@@ -78,6 +83,7 @@ export interface LiveTopics {
   storage: StorageChange;
   photos: PhotoChange;
   ble: BleChange;
+  firmware: FirmwareChange;
   hello: unknown;
   resync: unknown;
 }
@@ -102,6 +108,7 @@ const NAMES = Object.keys({
   storage: true,
   photos: true,
   ble: true,
+  firmware: true,
 } satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

@@ -5,6 +5,7 @@ import {
   type CameraSettings,
   FRAME_SIZES,
   type FrameSize,
+  type RolloutState,
   type WakeReason,
 } from '../api';
 import { useCanManage, useIsOwner } from '../cameras';
@@ -39,6 +40,9 @@ const LIMITS = {
   burstLength: [1, 10],
 } as const;
 
+export const rolloutStateText = (state: RolloutState, t: Translate) =>
+  t(`firmware.state.${state}` as MessageKey);
+
 export const wakeReasonText = (reason: WakeReason, t: Translate) => t(`photos.wake.${reason}` as MessageKey);
 
 function StatusFacts({ state }: { state: CameraDeviceState }) {
@@ -72,7 +76,10 @@ function StatusFacts({ state }: { state: CameraDeviceState }) {
             })}
       </dd>
       <dt>{t('cameraDevice.firmware')}</dt>
-      <dd>{status.firmware ?? unknown}</dd>
+      <dd>
+        {status.firmware ?? unknown}
+        <FirmwareUpdate deviceId={state.deviceId} />
+      </dd>
       {status.bluetooth ? (
         <>
           <dt>{t('cameraDevice.bluetooth')}</dt>
@@ -84,6 +91,24 @@ function StatusFacts({ state }: { state: CameraDeviceState }) {
         </>
       ) : null}
     </dl>
+  );
+}
+
+/** The camera's newest firmware rollout, live: "Update 1.4.0: downloading". */
+function FirmwareUpdate({ deviceId }: { deviceId: number }) {
+  const t = useT();
+  const update = useResource(async () => (await api.deviceFirmware(deviceId)).update);
+  useLive('firmware', (change) => {
+    if (change.change !== 'rollout' || change.deviceId === deviceId) void update.reload();
+  });
+  const current = update.data;
+  if (!current) return null;
+  return (
+    <span class="muted" data-testid="firmware-update">
+      {' · '}
+      {t('cameraDevice.update', { version: current.version, state: rolloutStateText(current.state, t) })}
+      {current.detail ? ` (${current.detail})` : ''}
+    </span>
   );
 }
 

@@ -249,6 +249,12 @@ export function DevicesPage() {
   return (
     <>
       <PageHeader title={t('nav.devices')}>
+        {isOwner ? (
+          <a class="btn" href="/firmware">
+            <Icon name="shield" />
+            {t('firmware.title')}
+          </a>
+        ) : null}
         {isOwner && !adding && !created ? (
           <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>
             <Icon name="plus" />
