@@ -435,6 +435,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     firmware,
 
     async start(): Promise<{ url: string; port: number }> {
+      // Before the first request: nobody may see an adoption the last run left half-done as still running.
+      adoptions.recover();
       const address = await new Promise<AddressInfo>((resolve, reject) => {
         server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info) =>
           resolve(info),
@@ -468,7 +470,6 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       guard.start();
       await recording.start();
       listeningPort = address.port;
-      adoptions.recover();
       // Finds out in the background whether there is an adapter; nothing waits for it.
       void ble.probe().then((status) => log.info({ ble: status }, 'bluetooth'));
       // Files a crash placed on the NAS before their rows were written get their rows now; then

@@ -167,3 +167,92 @@ TEST_CASE("first boot: waits for Bluetooth; a wrong password is refused with Imp
   CHECK(platform.metas.size() == 1);
   CHECK(platform.tokens == std::vector<std::string>{"hd_first-boot-token"});
 }
+
+TEST_CASE("the hub away: the burst goes to flash; the next wake sends it first, under its first id, then its own") {
+  FakePlatform platform;  // every upload unanswered
+  device::Life first(platform, provisioned(), "pir", "0.1.0");
+  runUntilSleep(first, platform);
+  REQUIRE(platform.saved.kept.size() == 1);
+  const std::string keptId = platform.saved.kept[0];
+  CHECK(platform.spool.count(keptId) == 1);
+  CHECK(platform.burstIds.front() == keptId);
+
+  platform.now += 300000;
+  platform.metas.clear();
+  platform.burstIds.clear();
+  platform.replies.push_back({201, reply({3, 0, 1796181999000ull, {}, {}, std::nullopt})});
+  platform.replies.push_back({201, reply({3, 0, 1796181999500ull, {}, {}, std::nullopt})});
+  device::Life second(platform, platform.saved, "timer", "0.1.0");
+  runUntilSleep(second, platform);
+  REQUIRE(platform.burstIds.size() == 2);
+  CHECK(platform.burstIds[0] == keptId);
+  CHECK(platform.burstIds[1] != keptId);
+  CHECK(platform.metas[0].find("\"wakeReason\":\"pir\"") != std::string::npos);  // as it was taken
+  CHECK(platform.spool.empty());
+  CHECK(platform.saved.kept.empty());
+  CHECK(platform.clockSetTo == 1796181999500ull);  // the camera learns the hub's time
+}
+
+TEST_CASE("kept bursts are bounded: four at most, and a full spool makes room by dropping the oldest") {
+  FakePlatform platform;
+  device::Persisted state = provisioned();
+  std::vector<std::string> ids;
+  for (int wake = 0; wake < 6; wake++) {
+    device::Life life(platform, state, "timer", "0.1.0");
+    runUntilSleep(life, platform);
+    state = platform.saved;
+    ids.push_back(state.kept.back());  // this wake's burst: the hub was away, so it joined the spool
+    platform.now += 60000;
+  }
+  CHECK(state.kept == std::vector<std::string>(ids.end() - 4, ids.end()));
+  CHECK(platform.spool.size() == 4);
+
+  FakePlatform small;
+  small.spoolCapacity = 2;
+  device::Persisted s = provisioned();
+  for (int wake = 0; wake < 3; wake++) {
+    device::Life life(small, s, "timer", "0.1.0");
+    runUntilSleep(life, small);
+    s = small.saved;
+    small.now += 60000;
+  }
+  CHECK(s.kept.size() == 2);
+  CHECK(s.kept.back().rfind("b3-", 0) == 0);  // the newest is always kept
+  CHECK(small.spool.count(s.kept.back()) == 1);
+  CHECK(small.spool.count(s.kept.front()) == 1);
+}
+
+TEST_CASE("no Wi-Fi: the burst is still taken (the moment the PIR saw) and kept for later") {
+  FakePlatform platform;
+  platform.wifiUp = false;
+  device::Life life(platform, provisioned(), "pir", "0.1.0");
+  CHECK(runUntilSleep(life, platform, 200).delayMs == 600000);
+  CHECK(platform.metas.empty());
+  CHECK(platform.saved.kept.size() == 1);
+}
+
+TEST_CASE("start_stream: the camera serves MJPEG, then stops by itself and sleeps; stop_stream in the same reply cancels it") {
+  FakePlatform platform;
+  platform.replies.push_back({201, reply({3, 0, 1, {}, {tlv::Command{4, 2, true, 30}}, std::nullopt})});
+  device::Life life(platform, provisioned(), "timer", "0.1.0");
+  device::Next next{device::Phase::Capturing, 0};
+  uint64_t streamStarted = 0;
+  for (int i = 0; i < 200; i++) {
+    next = life.step();
+    if (next.phase == device::Phase::Sleeping) break;
+    if (next.phase == device::Phase::Streaming && !streamStarted) streamStarted = platform.now;
+    platform.now += next.delayMs;
+  }
+  CHECK(platform.streamsStarted == 1);
+  CHECK(!platform.streaming);
+  CHECK(platform.now - streamStarted >= 30000);
+  CHECK(platform.now - streamStarted <= 31000);
+  CHECK(next.phase == device::Phase::Sleeping);
+
+  FakePlatform cancelled;
+  cancelled.replies.push_back(
+      {201, reply({3, 0, 1, {}, {tlv::Command{5, 2, true, 30}, tlv::Command{6, 3, true, std::nullopt}}, std::nullopt})});
+  device::Life other(cancelled, provisioned(), "timer", "0.1.0");
+  runUntilSleep(other, cancelled);
+  CHECK(cancelled.streamsStarted == 0);
+}

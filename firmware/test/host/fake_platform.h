@@ -2,6 +2,7 @@
 // JPEG, a hub that answers uploads from a queue and serves one firmware image, an OTA slot, and NVS.
 #pragma once
 #include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,14 @@ struct FakePlatform : hearth::device::Platform {
   std::vector<size_t> photoCounts;
   int saves = 0;
   hearth::device::Persisted saved;
+  std::vector<std::string> burstIds;
+  uint64_t clockSetTo = 0;
+
+  // The flash spool: bursts by id, and how many fit.
+  std::map<std::string, hearth::device::KeptBurst> spool;
+  size_t spoolCapacity = 10;
+  bool streaming = false;
+  int streamsStarted = 0;
 
   // The firmware download and the inactive OTA slot.
   Bytes served;             // what GET <url> returns
@@ -34,15 +43,17 @@ struct FakePlatform : hearth::device::Platform {
   bool rolledBack = false;
 
   uint64_t nowMs() override { return now; }
+  void setClock(uint64_t epochMs) override { clockSetTo = epochMs; }
   void wifiBegin(const std::string& ssid, const std::string&) override { joinedSsid = ssid; }
   bool wifiConnected() override { return wifiUp; }
   bool capture(const hearth::tlv::Settings&, Bytes& jpeg) override {
     jpeg = Bytes{0xff, 0xd8, 0xff, 0xd9};
     return true;
   }
-  int upload(const std::string&, const std::string& token, const std::vector<Bytes>& photos, const std::string& meta,
-             Bytes& reply) override {
-    metas.push_back(meta);
+  int upload(const std::string&, const std::string& token, const std::vector<Bytes>& photos,
+             const hearth::upload::Meta& meta, Bytes& reply) override {
+    metas.push_back(hearth::upload::metaJson(meta));
+    burstIds.push_back(meta.burstId);
     tokens.push_back(token);
     photoCounts.push_back(photos.size());
     if (replies.empty()) return 0;
@@ -56,7 +67,25 @@ struct FakePlatform : hearth::device::Platform {
     saves++;
     saved = state;
   }
-  uint32_t otaSlotBytes() override { return 0x1E0000; }
+  bool keepBurst(const hearth::device::KeptBurst& burst) override {
+    if (spool.size() >= spoolCapacity) return false;
+    spool[burst.id] = burst;
+    return true;
+  }
+  bool loadKeptBurst(const std::string& id, hearth::device::KeptBurst& burst) override {
+    auto found = spool.find(id);
+    if (found == spool.end()) return false;
+    burst = found->second;
+    return true;
+  }
+  void dropKeptBurst(const std::string& id) override { spool.erase(id); }
+  bool streamStart() override {
+    streaming = true;
+    streamsStarted++;
+    return true;
+  }
+  void streamStop() override { streaming = false; }
+  uint32_t otaSlotBytes() override { return 0x1A0000; }
   int download(const std::string& hubUrl, const std::string& path, const std::string&,
                const std::function<bool(const uint8_t*, size_t)>& sink) override {
     downloads.push_back(hubUrl + path);

@@ -30,7 +30,10 @@ test('cppcheck finds nothing above style in the firmware core and the Arduino la
       '--std=c++17',
       '-I',
       path.join(FIRMWARE, 'lib', 'hearth_core', 'include'),
+      // The Arduino layer is checked without the Arduino headers (not installed here): its own code only.
+      '-DHEARTH_FW_VERSION="0.0.0"',
       path.join(FIRMWARE, 'lib', 'hearth_core', 'src'),
+      path.join(FIRMWARE, 'src'),
     ],
     { encoding: 'utf8' },
   );

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     std::cout << "no offer\n";
     return 0;
   }
-  const ota::Decision decision = ota::decide(*reply.update, argv[2], ota::Memory{}, true, 3900, 0x1E0000);
+  const ota::Decision decision = ota::decide(*reply.update, argv[2], ota::Memory{}, true, 3900, 0x1A0000);
   if (decision != ota::Decision::Install) {
     std::cout << "not taken: " << ota::describe(decision) << "\n";
     return 0;

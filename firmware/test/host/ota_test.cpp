@@ -141,15 +141,15 @@ TEST_CASE("which offers are taken: only newer, never a refused version, never wi
   Signer hub;
   const auto offer = hub.offer(image(1000), "1.4.0");
   ota::Memory memory;
-  CHECK(ota::decide(offer, "1.3.9", memory, true, 3900, 0x1E0000) == ota::Decision::Install);
-  CHECK(ota::decide(offer, "1.4.0", memory, true, 3900, 0x1E0000) == ota::Decision::NotNewer);
-  CHECK(ota::decide(offer, "1.10", memory, true, 3900, 0x1E0000) == ota::Decision::NotNewer);  // a downgrade
-  CHECK(ota::decide(offer, "dev-build", memory, true, 3900, 0x1E0000) == ota::Decision::NotNewer);
-  CHECK(ota::decide(offer, "1.3.9", memory, false, 3900, 0x1E0000) == ota::Decision::NoKey);
-  CHECK(ota::decide(offer, "1.3.9", memory, true, 3500, 0x1E0000) == ota::Decision::LowBattery);
+  CHECK(ota::decide(offer, "1.3.9", memory, true, 3900, 0x1A0000) == ota::Decision::Install);
+  CHECK(ota::decide(offer, "1.4.0", memory, true, 3900, 0x1A0000) == ota::Decision::NotNewer);
+  CHECK(ota::decide(offer, "1.10", memory, true, 3900, 0x1A0000) == ota::Decision::NotNewer);  // a downgrade
+  CHECK(ota::decide(offer, "dev-build", memory, true, 3900, 0x1A0000) == ota::Decision::NotNewer);
+  CHECK(ota::decide(offer, "1.3.9", memory, false, 3900, 0x1A0000) == ota::Decision::NoKey);
+  CHECK(ota::decide(offer, "1.3.9", memory, true, 3500, 0x1A0000) == ota::Decision::LowBattery);
   CHECK(ota::decide(offer, "1.3.9", memory, true, 3900, 999) == ota::Decision::TooLarge);
   memory.refuse("1.4.0", "refused", "bad signature");
-  CHECK(ota::decide(offer, "1.3.9", memory, true, 3900, 0x1E0000) == ota::Decision::Refused);
+  CHECK(ota::decide(offer, "1.3.9", memory, true, 3900, 0x1A0000) == ota::Decision::Refused);
   for (const char* v : {"1.5", "1.6", "1.7", "1.8"}) memory.refuse(v, "refused", "x");
   CHECK(memory.refused.size() == ota::Memory::kMaxRefused);
   CHECK(ota::compareVersions("1.2", "1.2.0") == 0);

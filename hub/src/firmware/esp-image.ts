@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../http/errors.js';
 
-/** One OTA slot of the partition table the firmware ships (Arduino's `min_spiffs.csv`: 0x1E0000). */
-export const MAX_IMAGE_BYTES = 0x1e0000;
+/** One OTA slot of the partition table the firmware ships (firmware/partitions.csv: 0x1A0000). */
+export const MAX_IMAGE_BYTES = 0x1a0000;
 /** The firmware carries `HEARTH-FIRMWARE-VERSION=<version>\0` (firmware/src/version.cpp). */
 export const VERSION_MARKER = 'HEARTH-FIRMWARE-VERSION=';
 /** Dotted numbers, 1 to 4 parts: what both the hub and the camera compare. */

@@ -30,6 +30,13 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
+size_t jpegLength(const uint8_t* data, size_t length) {
+  if (length < 4 || data[0] != 0xff || data[1] != 0xd8) return 0;
+  for (size_t end = length; end >= 4; end--)
+    if (data[end - 2] == 0xff && data[end - 1] == 0xd9) return end;
+  return 0;
+}
+
 std::string metaJson(const Meta& m) {
   std::string json = "{\"burstId\":" + quoted(m.burstId) + ",\"seq\":" + std::to_string(m.seq) +
                      ",\"capturedAt\":" + std::to_string(m.capturedAtMs) + ",\"intervalMs\":" +

@@ -41,6 +41,12 @@ struct Photo {
   size_t length = 0;
 };
 
+/**
+ * Bytes of a camera frame up to and including its last end-of-image marker (FF D9): the sensor's buffer
+ * may carry padding after it, which the hub would refuse. 0 when it does not start with SOI or has no EOI.
+ */
+size_t jpegLength(const uint8_t* data, size_t length);
+
 /** The `meta` part's JSON (strings escaped; burst ids are [A-Za-z0-9_-] by contract). */
 std::string metaJson(const Meta& meta);
 

@@ -1,0 +1,148 @@
+// The ESP32-CAM's Arduino entry points: wiring the core's state machines (lib/hearth_core) to the
+// hardware in platform.cpp and ble_server.cpp. Every decision is made in the core, host-tested.
+#include <Arduino.h>
+#include <WiFi.h>
+#include <esp_sleep.h>
+
+#include <memory>
+
+#include "ble_server.h"
+#include "board.h"
+#include "camera.h"
+#include "hearth/device.h"
+#include "hearth/provision.h"
+#include "led.h"
+#include "platform.h"
+#include "store.h"
+#include "version.h"
+
+using namespace hearth;
+
+// Arduino-ESP32 marks a new image valid at boot unless this says otherwise: Hearth does it only after the
+// new image's first successful upload (device::Life), or rolls back.
+bool verifyRollbackLater() { return true; }
+
+namespace {
+constexpr uint32_t kFactoryResetHoldMs = 5000;
+constexpr uint32_t kProvisionJoinTimeoutMs = 20000;
+
+device::Persisted state;
+Esp32Platform platform;
+std::unique_ptr<device::Life> life;
+std::unique_ptr<device::Provisioner> provisioner;
+std::unique_ptr<ble::Engine> engine;
+uint32_t nextStepAt = 0;
+uint32_t joinStartedAt = 0;
+bool buttonWasDown = false;
+
+const char* wakeReason() {
+  switch (esp_sleep_get_wakeup_cause()) {
+    case ESP_SLEEP_WAKEUP_EXT0: return "pir";
+    case ESP_SLEEP_WAKEUP_EXT1: return "manual";
+    default: return "timer";  // the timer, or power-on
+  }
+}
+
+bool buttonDown() { return digitalRead(board::kButton) == LOW; }
+
+[[noreturn]] void deepSleep(uint32_t ms) {
+  Serial.printf("[hearth] sleep %u s\n", static_cast<unsigned>(ms / 1000));
+  Serial.flush();
+  WiFi.disconnect(true);
+  esp_sleep_enable_timer_wakeup(static_cast<uint64_t>(ms) * 1000ULL);
+  if (state.settings.pirEnabled.value_or(true)) esp_sleep_enable_ext0_wakeup(board::kPir, 1);
+  esp_sleep_enable_ext1_wakeup(1ULL << board::kButton, ESP_EXT1_WAKEUP_ALL_LOW);
+  esp_deep_sleep_start();
+}
+
+/** Not provisioned yet: Improv + Hearth over Bluetooth until the household's hub has enrolled us. */
+void startProvisioning() {
+  provisioner.reset(new device::Provisioner(state));
+  engine.reset(new ble::Engine(true, ble::DeviceInfo{"Hearth Camera", HEARTH_FW_VERSION, "ESP32", "ESP32-CAM"},
+                               provisioner->hooks([](const std::string& ssid, const std::string& password) {
+                                 Serial.printf("[hearth] joining %s\n", ssid.c_str());
+                                 platform.wifiBegin(ssid, password);
+                                 joinStartedAt = millis();
+                               })));
+  const std::string mac = WiFi.macAddress().c_str();
+  ble_server::begin(*engine, "Hearth-" + mac.substr(12, 2) + mac.substr(15, 2));
+  led::show(led::Pattern::WaitingForSetup);
+  Serial.println("[hearth] not set up: advertising Improv and Hearth over Bluetooth");
+}
+
+void provisioningLoop() {
+  const uint32_t now = millis();
+  engine->tick(now);
+  const bool down = buttonDown();
+  if (down && !buttonWasDown) engine->buttonPressed(now);
+  buttonWasDown = down;
+  if (joinStartedAt) {
+    if (platform.wifiConnected()) {
+      joinStartedAt = 0;
+      provisioner->wifiJoined(true);
+      engine->wifiResult(true, std::string("http://") + WiFi.localIP().toString().c_str());
+    } else if (now - joinStartedAt > kProvisionJoinTimeoutMs) {
+      joinStartedAt = 0;
+      provisioner->wifiJoined(false);
+      engine->wifiResult(false, "");
+    }
+  }
+  ble_server::poll();
+  led::show(engine->improvState() == improv::State::AuthorizationRequired ? led::Pattern::WaitingForSetup
+                                                                            : led::Pattern::Authorized);
+  if (state.provisioned()) {
+    store::save(state);
+    Serial.println("[hearth] set up: restarting into normal operation");
+    delay(1000);  // lets the last notifications (status: enrolled) go out
+    ESP.restart();
+  }
+}
+}  // namespace
+
+void setup() {
+  Serial.begin(115200);
+  led::begin();
+  pinMode(board::kButton, INPUT_PULLUP);
+  pinMode(board::kPir, INPUT);
+  Serial.printf("\n[hearth] camera %s, woken by %s\n", HEARTH_FW_VERSION, wakeReason());
+  state = store::load();
+  if (buttonDown()) {
+    const uint32_t start = millis();
+    while (buttonDown() && millis() - start < kFactoryResetHoldMs) delay(20);
+    if (millis() - start >= kFactoryResetHoldMs) {
+      Serial.println("[hearth] button held: factory reset");
+      for (const auto& id : state.kept) platform.dropKeptBurst(id);
+      store::erase();
+      state = device::Persisted{};
+      led::playOnce(led::Pattern::Identify);
+    }
+  }
+  platform.begin();
+  if (!camera::begin(state.settings)) Serial.println("[hearth] camera did not start");
+  if (!state.provisioned()) return startProvisioning();
+  life.reset(new device::Life(platform, state, wakeReason(), HEARTH_FW_VERSION));
+}
+
+void loop() {
+  led::tick(millis());
+  if (engine) return provisioningLoop();
+  if (millis() < nextStepAt) return delay(5);
+  const device::Next next = life->step();
+  switch (next.phase) {
+    case device::Phase::JoiningWifi: led::show(led::Pattern::JoiningWifi); break;
+    case device::Phase::Uploading: led::show(led::Pattern::On); break;
+    case device::Phase::Updating: led::show(led::Pattern::Updating); break;
+    case device::Phase::Streaming: led::show(led::Pattern::Off); break;
+    case device::Phase::Rebooting:
+      Serial.println("[hearth] restarting into the new firmware");
+      Serial.flush();
+      ESP.restart();
+      break;
+    case device::Phase::Sleeping:
+      if (life->lastUploadStatus() >= 400 && life->lastUploadStatus() < 500) led::playOnce(led::Pattern::Error);
+      if (platform.batteryMv() < device::Life::kLowBatteryMv) led::playOnce(led::Pattern::LowBattery);
+      deepSleep(next.delayMs);
+    default: break;
+  }
+  nextStepAt = millis() + next.delayMs;
+}
