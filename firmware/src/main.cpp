@@ -33,6 +33,7 @@ std::unique_ptr<device::Provisioner> provisioner;
 std::unique_ptr<ble::Engine> engine;
 uint32_t nextStepAt = 0;
 uint32_t joinStartedAt = 0;
+uint32_t identifyUntil = 0;
 bool buttonWasDown = false;
 
 const char* wakeReason() {
@@ -58,12 +59,13 @@ bool buttonDown() { return digitalRead(board::kButton) == LOW; }
 /** Not provisioned yet: Improv + Hearth over Bluetooth until the household's hub has enrolled us. */
 void startProvisioning() {
   provisioner.reset(new device::Provisioner(state));
-  engine.reset(new ble::Engine(true, ble::DeviceInfo{"Hearth Camera", HEARTH_FW_VERSION, "ESP32", "ESP32-CAM"},
-                               provisioner->hooks([](const std::string& ssid, const std::string& password) {
-                                 Serial.printf("[hearth] joining %s\n", ssid.c_str());
-                                 platform.wifiBegin(ssid, password);
-                                 joinStartedAt = millis();
-                               })));
+  ble::Hooks hooks = provisioner->hooks([](const std::string& ssid, const std::string& password) {
+    Serial.printf("[hearth] joining %s\n", ssid.c_str());
+    platform.wifiBegin(ssid, password);
+    joinStartedAt = millis();
+  });
+  hooks.identify = [] { identifyUntil = millis() + 2000; };
+  engine.reset(new ble::Engine(true, ble::DeviceInfo{"Hearth Camera", HEARTH_FW_VERSION, "ESP32", "ESP32-CAM"}, hooks));
   const std::string mac = WiFi.macAddress().c_str();
   ble_server::begin(*engine, "Hearth-" + mac.substr(12, 2) + mac.substr(15, 2));
   led::show(led::Pattern::WaitingForSetup);
@@ -88,8 +90,9 @@ void provisioningLoop() {
     }
   }
   ble_server::poll();
-  led::show(engine->improvState() == improv::State::AuthorizationRequired ? led::Pattern::WaitingForSetup
-                                                                            : led::Pattern::Authorized);
+  if (now < identifyUntil) led::show(led::Pattern::Identify);
+  else if (engine->improvState() == improv::State::AuthorizationRequired) led::show(led::Pattern::WaitingForSetup);
+  else led::show(led::Pattern::Authorized);
   if (state.provisioned()) {
     store::save(state);
     Serial.println("[hearth] set up: restarting into normal operation");
