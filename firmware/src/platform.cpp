@@ -6,6 +6,7 @@
 #include <Update.h>
 #include <WiFi.h>
 #include <esp_ota_ops.h>
+#include <esp_system.h>
 #include <sys/time.h>
 
 #include "board.h"
@@ -112,6 +113,8 @@ int Esp32Platform::upload(const std::string& hubUrl, const std::string& token, c
   http.end();
   return status > 0 ? status : 0;
 }
+
+bool Esp32Platform::brownedOut() { return esp_reset_reason() == ESP_RST_BROWNOUT; }
 
 void Esp32Platform::save(const hearth::device::Persisted& state) { store::save(state); }
 

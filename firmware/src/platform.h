@@ -15,6 +15,7 @@ class Esp32Platform : public hearth::device::Platform {
   int upload(const std::string& hubUrl, const std::string& token, const std::vector<hearth::Bytes>& photos,
              const hearth::upload::Meta& meta, hearth::Bytes& reply) override;
   uint16_t batteryMv() override { return batteryMv_; }
+  bool brownedOut() override;
   void save(const hearth::device::Persisted& state) override;
 
   bool keepBurst(const hearth::device::KeptBurst& burst) override;

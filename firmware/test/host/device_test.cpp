@@ -92,12 +92,23 @@ TEST_CASE("the hub away for good: five tries, then sleep with the burst dropped"
   CHECK(platform.metas.size() == device::Life::kUploadAttempts);
 }
 
-TEST_CASE("low battery: no burst, a long sleep; no Wi-Fi: no burst, sleep and try later") {
+TEST_CASE("low battery: one QVGA photo reports the voltage, then a long sleep; a brown-out: nothing, a long sleep; no Wi-Fi: sleep and try later") {
   FakePlatform low;
   low.battery = 3300;
+  low.replies.push_back({201, reply({1, 0, 1, {}, {tlv::Command{8, 1, true, std::nullopt}}, std::nullopt})});
   device::Life weak(low, provisioned(), "timer", "0.1.0");
   CHECK(runUntilSleep(weak, low).delayMs == 1800000);
-  CHECK(low.metas.empty());
+  REQUIRE(low.metas.size() == 1);  // not even a capture-now on a weak battery
+  CHECK(low.photoCounts[0] == 1);
+  CHECK(low.frameSizes == std::vector<uint8_t>{0});
+  CHECK(low.metas[0].find("\"batteryMv\":3300") != std::string::npos);
+
+  FakePlatform sagged;
+  sagged.brownOut = true;
+  device::Life browned(sagged, provisioned(), "timer", "0.1.0");
+  CHECK(runUntilSleep(browned, sagged).delayMs == 1800000);
+  CHECK(sagged.metas.empty());
+  CHECK(sagged.frameSizes.empty());
 
   FakePlatform away;
   away.wifiUp = false;

@@ -15,6 +15,7 @@ struct FakePlatform : hearth::device::Platform {
   bool wifiUp = true;
   std::string joinedSsid;
   uint16_t battery = 3900;
+  bool brownOut = false;
   std::deque<std::pair<int, Bytes>> replies;  // what the hub answers, in order
   std::vector<std::string> metas;
   std::vector<std::string> tokens;
@@ -46,7 +47,9 @@ struct FakePlatform : hearth::device::Platform {
   void setClock(uint64_t epochMs) override { clockSetTo = epochMs; }
   void wifiBegin(const std::string& ssid, const std::string&) override { joinedSsid = ssid; }
   bool wifiConnected() override { return wifiUp; }
-  bool capture(const hearth::tlv::Settings&, Bytes& jpeg) override {
+  std::vector<uint8_t> frameSizes;
+  bool capture(const hearth::tlv::Settings& settings, Bytes& jpeg) override {
+    frameSizes.push_back(settings.frameSize.value_or(1));
     jpeg = Bytes{0xff, 0xd8, 0xff, 0xd9};
     return true;
   }
@@ -63,6 +66,7 @@ struct FakePlatform : hearth::device::Platform {
     return status;
   }
   uint16_t batteryMv() override { return battery; }
+  bool brownedOut() override { return brownOut; }
   void save(const hearth::device::Persisted& state) override {
     saves++;
     saved = state;

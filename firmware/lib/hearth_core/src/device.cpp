@@ -97,7 +97,10 @@ void Life::applyReply(const Bytes& reply) {
   if (parsed.update) offer_ = parsed.update;
 }
 
+uint32_t Life::lowBatterySleep() const { return std::max<uint32_t>(wakeSeconds() * 4, 1800); }
+
 Next Life::afterUploads() {
+  if (lowBattery_) return sleep(lowBatterySleep());
   if (captureAgain_) {
     captureAgain_ = false;
     wakeReason_ = "command";
@@ -154,12 +157,17 @@ Next Life::step() {
       // BLE (Improv + Hearth) runs meanwhile; the Arduino layer restarts this once provisioned.
       return {Phase::Unprovisioned, 1000};
     case Phase::Capturing: {
-      if (platform_.batteryMv() < kLowBatteryMv) return sleep(std::max<uint32_t>(wakeSeconds() * 4, 1800));
+      // A brown-out means the radio's current peaks already reset the camera: no Wi-Fi this time.
+      if (platform_.brownedOut()) return sleep(lowBatterySleep());
+      lowBattery_ = platform_.batteryMv() < kLowBatteryMv;
+      tlv::Settings settings = state_.settings;
+      // Low battery: one QVGA photo is the report (its upload carries the voltage), not a burst.
+      if (lowBattery_) settings.frameSize = 0;
       KeptBurst burst;
-      const uint8_t count = state_.settings.burstLength.value_or(3);
+      const uint8_t count = lowBattery_ ? 1 : state_.settings.burstLength.value_or(3);
       for (uint8_t i = 0; i < count; i++) {
         Bytes jpeg;
-        if (platform_.capture(state_.settings, jpeg)) burst.photos.push_back(std::move(jpeg));
+        if (platform_.capture(settings, jpeg)) burst.photos.push_back(std::move(jpeg));
       }
       if (!burst.photos.empty()) {
         state_.bursts += 1;

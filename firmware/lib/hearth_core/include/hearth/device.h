@@ -3,7 +3,8 @@
 // wait for BLE) → capture a burst while Wi-Fi joins → upload bursts kept from earlier wakes, then this one
 // (retries with backoff; still unsent: kept in flash, bounded) → apply the settings and commands in the
 // replies → capture again, stream MJPEG until an auto-stop, or take a signed firmware update → sleep.
-// Low battery: no burst, sleep longer. The first wake on a new image must upload, or it rolls back.
+// Low battery: one small photo instead of a burst (the upload reports the voltage), then a long sleep; after
+// a brown-out not even that. The first wake on a new image must upload, or it rolls back.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,8 @@ struct Platform {
   virtual int upload(const std::string& hubUrl, const std::string& token, const std::vector<Bytes>& photos,
                      const upload::Meta& meta, Bytes& reply) = 0;
   virtual uint16_t batteryMv() = 0;
+  /** This boot follows a brown-out reset: the battery sagged under load. */
+  virtual bool brownedOut() = 0;
   virtual void save(const Persisted& state) = 0;
 
   /** Writes a burst to the flash spool; false when it does not fit (nothing of it is left behind). */
@@ -132,6 +135,7 @@ class Life {
  private:
   Next sleep(uint32_t seconds);
   uint32_t wakeSeconds() const;
+  uint32_t lowBatterySleep() const;
   void applyReply(const Bytes& reply);
   Next afterUploads();
   Next update();
@@ -153,6 +157,7 @@ class Life {
   int lastStatus_ = 0;
   int dropped_ = 0;
   bool confirming_ = false;
+  bool lowBattery_ = false;
   // Decisions from the replies, carried out once every burst is sent.
   bool captureAgain_ = false;
   uint32_t sleepFor_ = 0;
