@@ -38,6 +38,7 @@ import { createPictureCache } from './live/picture-cache.js';
 import { createPictureRepo } from './live/pictures.repo.js';
 import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { createNodeService } from './nodes/nodes.service.js';
 import { createDemoPhotoCamera } from './photos/demo-camera.js';
 import { createDeviceSettings } from './photos/device-settings.js';
 import { createGallery } from './photos/gallery.js';
@@ -193,6 +194,16 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   retention.registerCategory(clipExports.storageCategory());
   const deviceSettings = createDeviceSettings({ db, clock, bus });
+  const nodes = createNodeService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'nodes' }),
+    devices,
+    systemEvents,
+  });
+  loops.register({ name: 'nodes.offline', intervalMs: 5_000, run: () => nodes.markSilentOffline() });
+  loops.register({ name: 'nodes.commands.expire', intervalMs: 5_000, run: () => nodes.expireCommands() });
   const firmware = createFirmwareService({
     db,
     clock,
@@ -396,6 +407,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     adoptions,
     bleControl,
     firmware,
+    nodes,
     openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
   let openApi: unknown;
@@ -433,6 +445,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     live,
     retention,
     firmware,
+    nodes,
 
     async start(): Promise<{ url: string; port: number }> {
       // Before the first request: nobody may see an adoption the last run left half-done as still running.

@@ -14,6 +14,8 @@ import { createDeviceService } from '../devices/devices.service.js';
 import { EventBus } from '../events/bus.js';
 import { createSystemEvents } from '../events/system-events.service.js';
 import { AppError } from '../http/errors.js';
+import { createLogger } from '../log/logger.js';
+import { createNodeService } from '../nodes/nodes.service.js';
 import { reconcileRoot } from '../recording/reindex.js';
 import { createSegmentRepo } from '../recording/segments.repo.js';
 import { createFsWorker, createNasGuard } from '../storage/index.js';
@@ -28,6 +30,7 @@ const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses
   hearth device list
   hearth device add <name> --kind camera|node [--hardware-id ID]   prints the device token as the last line
   hearth device remove <id>
+  hearth node code [--name NAME]             a one-time code for \`hearth-node enrol\` (15 min), as the last line
   hearth token create <device-id>            prints a new token for the device as the last line
   hearth token revoke <device-id> [--token-id N]   revokes one token, or all of the device's tokens
   hearth db migrate                          apply database migrations
@@ -57,10 +60,12 @@ function services(db: Db) {
   const bus = new EventBus(clock, 1);
   const systemEvents = createSystemEvents({ db, clock, bus });
   const users = createUserService({ db, clock, passwordMinLength: loadConfig().auth.passwordMinLength });
+  const devices = createDeviceService({ db, clock, systemEvents });
   return {
     users,
     setup: createSetupService({ db, clock, users }),
-    devices: createDeviceService({ db, clock, systemEvents }),
+    devices,
+    nodes: createNodeService({ db, clock, bus, log: createLogger('silent'), devices, systemEvents }),
     systemEvents,
   };
 }
@@ -127,7 +132,7 @@ async function run(argv: string[]): Promise<void> {
   const file = databasePath(config.dataDir);
   const db = openDatabase(file);
   try {
-    const { users, setup, devices } = services(db);
+    const { users, setup, devices, nodes } = services(db);
     const key = `${group} ${action ?? ''}`.trim();
     switch (key) {
       case 'setup-code': {
@@ -206,6 +211,14 @@ async function run(argv: string[]): Promise<void> {
           `added ${device.kind} "${device.name}" (id ${device.id}); its token follows, shown only now:`,
         );
         console.log(token);
+        return;
+      }
+      case 'node code': {
+        const { code, expiresAt } = nodes.createCode({ name: values.name ?? 'Edge node' });
+        console.log(
+          `enrolment code for "${values.name ?? 'Edge node'}", valid until ${new Date(expiresAt).toISOString()}:`,
+        );
+        console.log(code);
         return;
       }
       case 'device remove': {

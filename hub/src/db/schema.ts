@@ -6,6 +6,7 @@ export * from '../events/events.schema.js';
 export * from '../exports/exports.schema.js';
 export * from '../firmware/firmware.schema.js';
 export * from '../jobs/jobs.schema.js';
+export * from '../nodes/nodes.schema.js';
 export * from '../photos/photos.schema.js';
 export * from '../recording/recording.schema.js';
 export * from '../retention/retention.schema.js';

@@ -182,16 +182,30 @@ export function createDeviceService(deps: {
             .run();
         });
         if (!wasOnline) deps.bus?.publish('devices', { change: 'status', id: device.id, status: 'online' });
+        if (device.status === 'offline')
+          deps.systemEvents?.record({
+            kind: 'device.online',
+            severity: 'info',
+            subject: `device:${device.id}`,
+            message: `Device "${device.name}" is back.`,
+            details: { name: device.name },
+          });
       }
       return { id: device.id, name: device.name, kind: device.kind, tokenId: row.device_tokens.id };
     },
 
-    /** Marks devices unheard from for `silentMs` offline; returns the ones that changed. */
-    markSilentOffline(silentMs: number): Device[] {
+    /** Marks devices (of one kind, if given) unheard from for `silentMs` offline; returns the ones that changed. */
+    markSilentOffline(silentMs: number, kind?: DeviceKind): Device[] {
       const changed = db
         .update(devices)
         .set({ status: 'offline', updatedAt: new Date(clock.now()) })
-        .where(and(eq(devices.status, 'online'), lt(devices.lastSeenAt, new Date(clock.now() - silentMs))))
+        .where(
+          and(
+            eq(devices.status, 'online'),
+            lt(devices.lastSeenAt, new Date(clock.now() - silentMs)),
+            kind ? eq(devices.kind, kind) : undefined,
+          ),
+        )
         .returning()
         .all();
       for (const device of changed) {

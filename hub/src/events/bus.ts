@@ -16,6 +16,7 @@ export const TOPICS = [
   'photos',
   'ble',
   'firmware',
+  'nodes',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 

@@ -31,6 +31,8 @@ import type { H264LiveSources } from '../live/h264-live.js';
 import { liveRoutes, type ViewerRegistry } from '../live/live.routes.js';
 import type { PictureService } from '../live/pictures.service.js';
 import { thumbnailRoutes } from '../live/thumbnails.routes.js';
+import { deviceNodeRoutes, nodeRoutes } from '../nodes/nodes.routes.js';
+import type { NodeService } from '../nodes/nodes.service.js';
 import type { DeviceSettings } from '../photos/device-settings.js';
 import type { Gallery } from '../photos/gallery.js';
 import { devicePhotoRoutes, photoRoutes } from '../photos/photos.routes.js';
@@ -83,6 +85,7 @@ export interface ApiDeps {
   adoptions: AdoptionService;
   bleControl: BleControl;
   firmware: FirmwareService;
+  nodes: NodeService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -113,6 +116,8 @@ export function buildApi(deps: ApiDeps) {
       }),
     )
     .route('/device', deviceFirmwareRoutes({ allow, firmware: deps.firmware }))
+    .route('/device', deviceNodeRoutes({ allow, nodes: deps.nodes }))
+    .route('/nodes', nodeRoutes({ allow, nodes: deps.nodes }))
     .route('/', firmwareRoutes({ allow, firmware: deps.firmware }))
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
     .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))

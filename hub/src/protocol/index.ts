@@ -17,3 +17,4 @@ export interface ApiErrorBody {
 }
 
 export * from './compact.js';
+export * from './node.js';
