@@ -113,7 +113,10 @@ export function deviceNodeRoutes(deps: { allow: AllowFn; nodes: NodeService }) {
       '/readings',
       allow('device', 'A node sends readings (batched, numbered); the answer acknowledges in order'),
       validate('json', readingBatchSchema),
-      (c) => c.json(nodes.ingest(c.get('device')!.id, c.req.valid('json').readings)),
+      (c) => {
+        const { readings, droppedThrough } = c.req.valid('json');
+        return c.json(nodes.ingest(c.get('device')!.id, readings, droppedThrough));
+      },
     )
     .get(
       '/commands',

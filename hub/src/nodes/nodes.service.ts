@@ -152,7 +152,7 @@ export function createNodeService(deps: {
      * Stores a batch (a resent reading is a no-op) and answers the highest sequence up to which every
      * reading is stored: the node deletes its outbox up to there and resends anything after.
      */
-    ingest(deviceId: number, readings: Reading[]) {
+    ingest(deviceId: number, readings: Reading[], droppedThrough = 0) {
       nodeRow(deviceId);
       const receivedAt = clock.now();
       return db.transaction(() => {
@@ -176,7 +176,7 @@ export function createNodeService(deps: {
           stored += inserted.changes;
         }
         const status = db.select().from(nodeStatus).where(eq(nodeStatus.deviceId, deviceId)).get();
-        let acked = status?.ackedSeq ?? 0;
+        let acked = Math.max(status?.ackedSeq ?? 0, droppedThrough);
         // Walk forward over what is stored: a batch that filled a gap moves the acknowledgement past it.
         for (;;) {
           const next = db

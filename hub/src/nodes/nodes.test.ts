@@ -156,6 +156,9 @@ test('readings: stored once, acknowledged up to the highest contiguous sequence;
   };
   assert.equal((await node.post('/api/device/readings', { readings: [crying] })).body.ackedSeq, 6);
 
+  // The node's outbox overflowed while the hub was away: 7–9 will never come.
+  answer = await node.post('/api/device/readings', { readings: [reading(10)], droppedThrough: 9 });
+  assert.deepEqual(answer.body, { ackedSeq: 10, stored: 1, duplicates: 0 });
   for (const bad of [
     { readings: [] },
     { readings: [{ ...reading(7), value: undefined }] },
@@ -167,7 +170,7 @@ test('readings: stored once, acknowledged up to the highest contiguous sequence;
   const stored = (await owner.get(`/api/nodes/${device.id}/readings?kind=temperature`)).body.readings;
   assert.deepEqual(
     stored.map((r: { seq: number }) => r.seq),
-    [1, 2, 3, 4, 5],
+    [1, 2, 3, 4, 5, 10],
   );
   const detail = (await owner.get(`/api/nodes/${device.id}`)).body;
   assert.deepEqual(

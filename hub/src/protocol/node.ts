@@ -78,8 +78,13 @@ export type Reading = z.infer<typeof readingSchema>;
 
 export const MAX_READINGS_PER_BATCH = 500;
 export const readingBatchSchema = z
-  .object({ readings: z.array(readingSchema).min(1).max(MAX_READINGS_PER_BATCH) })
-  .strict();
+  .object({
+    readings: z.array(readingSchema).max(MAX_READINGS_PER_BATCH),
+    /** Readings up to this sequence were dropped on the node (its outbox was full): never wait for them. */
+    droppedThrough: z.number().int().nonnegative().optional(),
+  })
+  .strict()
+  .refine((batch) => batch.readings.length > 0 || batch.droppedThrough !== undefined, 'no readings');
 
 export const NODE_COMMAND_KINDS = ['rock', 'stop_rocking', 'capture_photo', 'check_in', 'restart'] as const;
 export type NodeCommandKind = (typeof NODE_COMMAND_KINDS)[number];

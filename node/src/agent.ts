@@ -1,0 +1,238 @@
+import path from 'node:path';
+import type { NodeCommand } from '@hearth/hub/protocol';
+import pRetry, { AbortError } from 'p-retry';
+import type { NodeConfig } from './config.js';
+import { machineHealth } from './health.js';
+import { bodyOf, HubRefused, hubClient, type NodeState } from './hub-link.js';
+import { openOutbox } from './outbox.js';
+import type { SensorDriver } from './sensors/driver.js';
+import { serialSensor } from './sensors/serial.js';
+import { NODE_VERSION } from './version.js';
+
+export interface AgentLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+
+/** Retries with growing, jittered pauses while the hub is away; a 4xx ends it (the same call cannot succeed). */
+const persistently = <T>(work: () => Promise<T>, signal: AbortSignal) =>
+  pRetry(
+    async () => {
+      try {
+        return await work();
+      } catch (error) {
+        if (error instanceof HubRefused) throw new AbortError(error);
+        throw error;
+      }
+    },
+    {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: 500,
+      maxTimeout: 30_000,
+      factor: 2,
+      randomize: true,
+      signal,
+    },
+  );
+
+/**
+ * The agent's loops: sensors append to the outbox; the sender drains it in order; a heartbeat every
+ * `heartbeatSeconds`; commands from the hub's long poll, each run at most once. Nothing waits on the hub
+ * being there: readings pile up in the outbox (bounded) and go when it is back.
+ */
+export function startAgent(options: {
+  stateDir: string;
+  state: NodeState;
+  config: NodeConfig;
+  log: AgentLog;
+}) {
+  const { stateDir, state, config, log } = options;
+  const stopping = new AbortController();
+  const signal = stopping.signal;
+  const outbox = openOutbox(path.join(stateDir, 'outbox.db'), config.outbox);
+  const client = hubClient(state, (config.commandWaitSeconds + 10) * 1000);
+  const sensors: SensorDriver[] = config.sensors.map((sensor) => serialSensor(sensor));
+  let wakeSender: (() => void) | null = null;
+  let droppedWarned = 0;
+
+  for (const sensor of sensors)
+    sensor.start((reading) => {
+      const { dropped } = outbox.append(reading);
+      if (dropped && outbox.stats().dropped > droppedWarned) {
+        droppedWarned = outbox.stats().dropped;
+        log.warn(`outbox full: dropped the ${dropped} oldest readings (${droppedWarned} in all)`);
+      }
+      wakeSender?.();
+    });
+
+  async function sendLoop() {
+    while (!signal.aborted) {
+      const batch = outbox.unsent(config.batchSize);
+      const { droppedThrough, acked } = outbox.stats();
+      if (batch.length === 0 && droppedThrough <= acked) {
+        await new Promise<void>((resolve) => {
+          wakeSender = resolve;
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        wakeSender = null;
+        continue;
+      }
+      try {
+        const answer = await persistently(async () => {
+          const response = await client.device.readings.$post({
+            json: { readings: batch, ...(droppedThrough > acked ? { droppedThrough } : {}) },
+          });
+          return bodyOf<{ ackedSeq: number }>(response);
+        }, signal);
+        outbox.acknowledge(answer.ackedSeq);
+      } catch (error) {
+        if (signal.aborted) return;
+        // Refused for good (a revoked token, a reading the hub will never take): say so, keep the outbox.
+        log.warn(`readings refused: ${(error as Error).message}; trying again in a minute`);
+        await sleep(60_000, signal);
+      }
+    }
+  }
+
+  async function heartbeatLoop() {
+    while (!signal.aborted) {
+      try {
+        const body = {
+          version: NODE_VERSION,
+          ...(await machineHealth(stateDir, config.nasDir)),
+          sensors: sensors.map((sensor) => sensor.health()),
+          cameras: [],
+          outbox: { pending: outbox.stats().pending, dropped: outbox.stats().dropped },
+        };
+        await bodyOf(await client.device.heartbeat.$post({ json: body }));
+      } catch (error) {
+        if (!signal.aborted) log.warn(`heartbeat not delivered: ${(error as Error).message}`);
+      }
+      await sleep(config.heartbeatSeconds * 1000, signal);
+    }
+  }
+
+  const motor = () =>
+    sensors.find((sensor) => sensor.write && config.sensors.find((s) => s.name === sensor.name)?.motor);
+  let stopRocking: NodeJS.Timeout | undefined;
+
+  async function execute(command: NodeCommand): Promise<string> {
+    const driver = motor();
+    const lines = config.sensors.find((s) => s.name === driver?.name)?.motor;
+    switch (command.kind) {
+      case 'rock': {
+        if (!driver || !lines) throw new Error('no cradle motor on this node');
+        const seconds = command.args.seconds ?? 60;
+        const fill = (line: string) =>
+          line
+            .replace('{seconds}', String(seconds))
+            .replace('{intensity}', String(command.args.intensity ?? 2));
+        await driver.write!(fill(lines.rock));
+        clearTimeout(stopRocking);
+        stopRocking = setTimeout(() => void driver.write!(lines.stop).catch(() => undefined), seconds * 1000);
+        return `rocking for ${seconds} s`;
+      }
+      case 'stop_rocking': {
+        if (!driver || !lines) throw new Error('no cradle motor on this node');
+        clearTimeout(stopRocking);
+        await driver.write!(lines.stop);
+        return 'stopped';
+      }
+      case 'restart':
+        // systemd (Restart=always) starts the agent again; the result goes first.
+        setTimeout(() => process.kill(process.pid, 'SIGTERM'), 500);
+        return 'restarting';
+      default:
+        throw new Error(`${command.kind} needs hardware this node does not have`);
+    }
+  }
+
+  async function report(id: number, result: 'done' | 'failed', detail: string) {
+    try {
+      await persistently(
+        async () =>
+          bodyOf(
+            await client.device.commands[':id'].result.$post({
+              param: { id: String(id) },
+              json: { result, detail: detail.slice(0, 200) },
+            }),
+          ),
+        signal,
+      );
+      outbox.markReported(id);
+    } catch (error) {
+      // 409/404: the hub has an answer already, or forgot the command; either way stop telling it.
+      if (error instanceof AbortError || error instanceof HubRefused) outbox.markReported(id);
+    }
+  }
+
+  async function commandLoop() {
+    for (const left of outbox.unreported()) await report(left.id, left.result, left.detail);
+    while (!signal.aborted) {
+      let commands: NodeCommand[] = [];
+      try {
+        commands = (
+          await bodyOf<{ commands: NodeCommand[] }>(
+            await client.device.commands.$get({ query: { wait: String(config.commandWaitSeconds) } }),
+          )
+        ).commands;
+      } catch (error) {
+        if (signal.aborted) return;
+        log.warn(`command poll failed: ${(error as Error).message}`);
+        await sleep(2000 + Math.random() * 3000, signal);
+        continue;
+      }
+      for (const command of commands) {
+        if (!outbox.claimCommand(command.id, command.kind)) {
+          // Seen before: run, or cut short by a crash. Never again; tell the hub what is known.
+          const known = outbox.commandOutcome(command.id);
+          await report(
+            command.id,
+            known?.result ?? 'failed',
+            known?.detail ?? 'interrupted by a restart of the node',
+          );
+          continue;
+        }
+        if (command.expiresAt < Date.now()) {
+          outbox.finishCommand(command.id, 'failed', 'expired before it could start');
+          await report(command.id, 'failed', 'expired before it could start');
+          continue;
+        }
+        log.info(`command ${command.id}: ${command.kind}`);
+        let result: 'done' | 'failed' = 'done';
+        let detail: string;
+        try {
+          detail = await execute(command);
+        } catch (error) {
+          result = 'failed';
+          detail = (error as Error).message;
+        }
+        outbox.finishCommand(command.id, result, detail);
+        await report(command.id, result, detail);
+      }
+    }
+  }
+
+  const loops = [sendLoop(), heartbeatLoop(), commandLoop()];
+  log.info(`running: ${sensors.length} sensor(s), hub ${state.hubUrl}`);
+  return {
+    outbox,
+    async stop() {
+      stopping.abort();
+      clearTimeout(stopRocking);
+      await Promise.allSettled([...loops, ...sensors.map((sensor) => sensor.stop())]);
+      outbox.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { sensorSchema } from './sensors/driver.js';
+
+/** `<state-dir>/config.json`; every field has a default, an unknown key is an error (a typo is not silent). */
+export const nodeConfigSchema = z
+  .object({
+    heartbeatSeconds: z.number().int().min(1).max(300).default(15),
+    /** Where the NAS is mounted on this node, for the heartbeat's disk figures. */
+    nasDir: z.string().nullable().default(null),
+    sensors: z.array(sensorSchema).default([]),
+    outbox: z
+      .object({
+        maxDays: z.number().positive().default(14),
+        maxRows: z.number().int().positive().default(1_000_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Readings per request. */
+    batchSize: z.number().int().min(1).max(500).default(100),
+    /** How long the command poll is held open by the hub. */
+    commandWaitSeconds: z.number().int().min(1).max(30).default(25),
+  })
+  .strict();
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+export async function loadNodeConfig(stateDir: string, file?: string): Promise<NodeConfig> {
+  const configFile = file ?? path.join(stateDir, 'config.json');
+  let raw: unknown = {};
+  try {
+    raw = JSON.parse(await readFile(configFile, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || file)
+      throw new Error(`${configFile}: ${(error as Error).message}`);
+  }
+  const parsed = nodeConfigSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new Error(
+      `${configFile}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+    );
+  return parsed.data;
+}
