@@ -30,7 +30,8 @@ device::Persisted state;
 Esp32Platform platform;
 std::unique_ptr<device::Life> life;
 std::unique_ptr<device::Provisioner> provisioner;
-std::unique_ptr<ble::Engine> engine;
+std::unique_ptr<ble::Engine> engine;  // first boot: provisioning
+std::unique_ptr<ble::Engine> awake;   // a normal wake: the hub's GATT control
 uint32_t nextStepAt = 0;
 uint32_t joinStartedAt = 0;
 uint32_t identifyUntil = 0;
@@ -56,6 +57,39 @@ bool buttonDown() { return digitalRead(board::kButton) == LOW; }
   esp_deep_sleep_start();
 }
 
+ble::DeviceInfo deviceInfo() { return ble::DeviceInfo{"Hearth Camera", HEARTH_FW_VERSION, "ESP32", "ESP32-CAM"}; }
+
+std::string bleName() {
+  const std::string mac = WiFi.macAddress().c_str();
+  return "Hearth-" + mac.substr(12, 2) + mac.substr(15, 2);
+}
+
+void factoryReset() {
+  Serial.println("[hearth] factory reset");
+  for (const auto& id : state.kept) platform.dropKeptBurst(id);
+  store::erase();
+  led::playOnce(led::Pattern::Identify);
+  ESP.restart();
+}
+
+/**
+ * A normal wake: the Hearth service runs too while the camera is awake, so a hub in range delivers
+ * settings and commands at once (and the owner's factory reset) instead of with the next upload reply.
+ */
+void startAwakeBluetooth() {
+  ble::Hooks hooks;
+  hooks.command = [](const tlv::Command& command) {
+    if (command.kind() == tlv::CommandKind::Reboot) ESP.restart();
+    life->bleCommand(command);
+  };
+  hooks.settingsChanged = [](const tlv::Settings& settings) { life->bleSettings(settings); };
+  hooks.factoryReset = factoryReset;
+  hooks.identify = [] { identifyUntil = millis() + 2000; };
+  awake.reset(new ble::Engine(true, deviceInfo(), hooks));
+  awake->resume(state.settings);
+  ble_server::begin(*awake, bleName());
+}
+
 /** Not provisioned yet: Improv + Hearth over Bluetooth until the household's hub has enrolled us. */
 void startProvisioning() {
   provisioner.reset(new device::Provisioner(state));
@@ -65,9 +99,8 @@ void startProvisioning() {
     joinStartedAt = millis();
   });
   hooks.identify = [] { identifyUntil = millis() + 2000; };
-  engine.reset(new ble::Engine(true, ble::DeviceInfo{"Hearth Camera", HEARTH_FW_VERSION, "ESP32", "ESP32-CAM"}, hooks));
-  const std::string mac = WiFi.macAddress().c_str();
-  ble_server::begin(*engine, "Hearth-" + mac.substr(12, 2) + mac.substr(15, 2));
+  engine.reset(new ble::Engine(true, deviceInfo(), hooks));
+  ble_server::begin(*engine, bleName());
   led::show(led::Pattern::WaitingForSetup);
   Serial.println("[hearth] not set up: advertising Improv and Hearth over Bluetooth");
 }
@@ -112,23 +145,22 @@ void setup() {
   if (buttonDown()) {
     const uint32_t start = millis();
     while (buttonDown() && millis() - start < kFactoryResetHoldMs) delay(20);
-    if (millis() - start >= kFactoryResetHoldMs) {
-      Serial.println("[hearth] button held: factory reset");
-      for (const auto& id : state.kept) platform.dropKeptBurst(id);
-      store::erase();
-      state = device::Persisted{};
-      led::playOnce(led::Pattern::Identify);
-    }
+    if (millis() - start >= kFactoryResetHoldMs) factoryReset();
   }
   platform.begin();
   if (!camera::begin(state.settings)) Serial.println("[hearth] camera did not start");
   if (!state.provisioned()) return startProvisioning();
   life.reset(new device::Life(platform, state, wakeReason(), HEARTH_FW_VERSION));
+  startAwakeBluetooth();
 }
 
 void loop() {
   led::tick(millis());
   if (engine) return provisioningLoop();
+  awake->tick(millis());
+  awake->status().batteryMv = platform.batteryMv();
+  awake->status().lastUpload = static_cast<uint16_t>(life->lastUploadStatus());
+  ble_server::poll();
   if (millis() < nextStepAt) return delay(5);
   const device::Next next = life->step();
   switch (next.phase) {

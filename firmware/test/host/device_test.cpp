@@ -267,3 +267,49 @@ TEST_CASE("start_stream: the camera serves MJPEG, then stops by itself and sleep
   runUntilSleep(other, cancelled);
   CHECK(cancelled.streamsStarted == 0);
 }
+
+TEST_CASE("awake and in Bluetooth range: the hub's GATT command and settings reach the wake in progress; a factory reset reaches the Arduino layer") {
+  FakePlatform platform;
+  platform.replies.push_back({201, reply({3, 0, 1, {}, {}, std::nullopt})});
+  platform.replies.push_back({201, reply({1, 0, 2, {}, {}, std::nullopt})});
+  device::Persisted state = provisioned();
+  device::Life life(platform, state, "timer", "0.1.0");
+  bool erased = false;
+  ble::Hooks hooks;
+  hooks.command = [&](const tlv::Command& c) { life.bleCommand(c); };
+  hooks.settingsChanged = [&](const tlv::Settings& s) { life.bleSettings(s); };
+  hooks.factoryReset = [&] { erased = true; };
+  ble::Engine engine(true, ble::DeviceInfo{}, hooks);
+  engine.resume(state.settings);
+
+  Bytes enrolment;
+  REQUIRE(tlv::encodeEnrolment({"http://other.local:8080", std::nullopt, "hd_someone-else", std::nullopt}, enrolment).ok);
+  ble::AttError answer = ble::AttError::None;
+  for (const auto& piece : chunks::split(enrolment))
+    answer = engine.write(ble::Characteristic::Enrolment, piece.data(), piece.size(), 0);
+  CHECK(answer == ble::AttError::NotAllowedNow);  // set up already: nobody else enrols it over the air
+
+  tlv::Settings quicker;
+  quicker.settingsVersion = 9;
+  quicker.wakeIntervalSeconds = 60;
+  Bytes settings;
+  REQUIRE(tlv::encodeSettings(quicker, settings).ok);
+  for (const auto& piece : chunks::split(settings))
+    CHECK(engine.write(ble::Characteristic::Settings, piece.data(), piece.size(), 0) == ble::AttError::None);
+  Bytes capture;
+  REQUIRE(tlv::encodeCommands({tlv::Command{21, 1, true, std::nullopt}}, capture).ok);
+  for (const auto& piece : chunks::split(capture))
+    CHECK(engine.write(ble::Characteristic::Command, piece.data(), piece.size(), 0) == ble::AttError::None);
+
+  auto next = runUntilSleep(life, platform);
+  CHECK(platform.metas.size() == 2);  // the capture-now over GATT made a second burst
+  CHECK(platform.metas[1].find("\"wakeReason\":\"command\"") != std::string::npos);
+  CHECK(platform.metas[0].find("\"ack\":[21]") != std::string::npos);
+  CHECK(next.delayMs == 60000);  // the wake interval written over GATT decides this sleep
+  CHECK(platform.saved.settings.settingsVersion == 9u);
+
+  Bytes reset;
+  REQUIRE(tlv::encodeCommands({tlv::Command{22, 6, true, std::nullopt}}, reset).ok);
+  for (const auto& piece : chunks::split(reset)) engine.write(ble::Characteristic::Command, piece.data(), piece.size(), 0);
+  CHECK(erased);
+}

@@ -74,6 +74,15 @@ void Engine::factoryReset() {
   status_.wifiState = tlv::WifiState::Unprovisioned;
   authorizedUntil_ = 0;
   setState(requireAuthorization_ ? improv::State::AuthorizationRequired : improv::State::Authorized);
+  if (hooks_.factoryReset) hooks_.factoryReset();
+}
+
+void Engine::resume(const tlv::Settings& settings) {
+  settings_ = settings;
+  status_.settingsVersion = settings.settingsVersion.value_or(0);
+  status_.enrolled = true;
+  status_.wifiState = tlv::WifiState::Connected;
+  state_ = improv::State::Provisioned;
 }
 
 AttError Engine::onImprov(const uint8_t* data, size_t length, uint32_t nowMs) {

@@ -99,6 +99,27 @@ void Life::applyReply(const Bytes& reply) {
 
 uint32_t Life::lowBatterySleep() const { return std::max<uint32_t>(wakeSeconds() * 4, 1800); }
 
+void Life::bleCommand(const tlv::Command& command) {
+  // Acknowledged in the next upload as well, so the hub also hears it that way.
+  state_.ack.push_back(command.id);
+  if (!command.known) return;
+  switch (command.kind()) {
+    case tlv::CommandKind::CaptureNow: captureAgain_ = true; break;
+    case tlv::CommandKind::Sleep: sleepFor_ = command.seconds.value_or(0); break;
+    case tlv::CommandKind::StartStream:
+      streamRequested_ = true;
+      streamUntil_ = platform_.nowMs() + uint64_t(command.seconds.value_or(60)) * 1000;
+      break;
+    case tlv::CommandKind::StopStream:
+      streamRequested_ = false;
+      streamUntil_ = 0;  // ends a stream in progress at the next step
+      break;
+    default: break;
+  }
+}
+
+void Life::bleSettings(const tlv::Settings& settings) { state_.settings = settings; }
+
 Next Life::afterUploads() {
   if (lowBattery_) return sleep(lowBatterySleep());
   if (captureAgain_) {
@@ -256,7 +277,7 @@ Next Life::step() {
     }
     case Phase::Streaming:
       if (now < streamUntil_) {
-        // A stop_stream can only come over Bluetooth now; the auto-stop always comes.
+        // A stop_stream can only come over Bluetooth now (bleCommand); the auto-stop always comes.
         return {Phase::Streaming, static_cast<uint32_t>(std::min<uint64_t>(streamUntil_ - now, 1000))};
       }
       platform_.streamStop();

@@ -51,6 +51,8 @@ struct Hooks {
   std::function<void(const tlv::Enrolment&)> enrolled;
   std::function<void(const tlv::Command&)> command;
   std::function<void(const tlv::Settings&)> settingsChanged;
+  /** The owner's factory reset over GATT: the Arduino layer erases NVS and the spool, then restarts. */
+  std::function<void()> factoryReset;
 };
 
 struct DeviceInfo {
@@ -85,6 +87,11 @@ class Engine {
   improv::State improvState() const { return state_; }
   /** Forgets Wi-Fi and enrolment (the factory_reset command, or the button held at boot). */
   void factoryReset();
+  /**
+   * A camera that is set up already (a normal wake): enrolled, on Wi-Fi, with these settings, so the hub
+   * can reach it over GATT while it is awake; a second enrolment is refused (0x83) as always.
+   */
+  void resume(const tlv::Settings& settings);
 
  private:
   void setState(improv::State state);

@@ -129,6 +129,10 @@ class Life {
   int lastUploadStatus() const { return lastStatus_; }
   /** This wake runs an image that has not uploaded yet. */
   bool confirmingImage() const { return confirming_; }
+  /** A command the hub sent over Bluetooth during this wake (the BLE engine ran it once per id). */
+  void bleCommand(const tlv::Command& command);
+  /** Settings the hub wrote over Bluetooth: in force from now, saved with the next sleep. */
+  void bleSettings(const tlv::Settings& settings);
   /** Kept bursts pushed out by newer ones since boot (logged on the serial port). */
   int droppedBursts() const { return dropped_; }
 
