@@ -201,8 +201,13 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     log: log.child({ part: 'nodes' }),
     devices,
     systemEvents,
+    heartbeatSeconds: config.nodes.heartbeatSeconds,
   });
-  loops.register({ name: 'nodes.offline', intervalMs: 5_000, run: () => nodes.markSilentOffline() });
+  loops.register({
+    name: 'nodes.offline',
+    intervalMs: Math.min(5_000, config.nodes.heartbeatSeconds * 1000),
+    run: () => nodes.markSilentOffline(),
+  });
   loops.register({ name: 'nodes.commands.expire', intervalMs: 5_000, run: () => nodes.expireCommands() });
   const firmware = createFirmwareService({
     db,

@@ -90,9 +90,10 @@ export function startAgent(options: {
       }
       try {
         const answer = await persistently(async () => {
-          const response = await client.device.readings.$post({
-            json: { readings: batch, ...(droppedThrough > acked ? { droppedThrough } : {}) },
-          });
+          const response = await client.device.readings.$post(
+            { json: { readings: batch, ...(droppedThrough > acked ? { droppedThrough } : {}) } },
+            { init: { signal } },
+          );
           return bodyOf<{ ackedSeq: number }>(response);
         }, signal);
         outbox.acknowledge(answer.ackedSeq);
@@ -105,6 +106,7 @@ export function startAgent(options: {
     }
   }
 
+  let interval = config.heartbeatSeconds;
   async function heartbeatLoop() {
     while (!signal.aborted) {
       try {
@@ -115,11 +117,15 @@ export function startAgent(options: {
           cameras: [],
           outbox: { pending: outbox.stats().pending, dropped: outbox.stats().dropped },
         };
-        await bodyOf(await client.device.heartbeat.$post({ json: body }));
+        const answer = await bodyOf<{ intervalSeconds: number }>(
+          await client.device.heartbeat.$post({ json: body }, { init: { signal } }),
+        );
+        // The hub says how often it expects us: it is the one counting missed heartbeats.
+        interval = answer.intervalSeconds;
       } catch (error) {
         if (!signal.aborted) log.warn(`heartbeat not delivered: ${(error as Error).message}`);
       }
-      await sleep(config.heartbeatSeconds * 1000, signal);
+      await sleep(interval * 1000, signal);
     }
   }
 
@@ -163,10 +169,10 @@ export function startAgent(options: {
       await persistently(
         async () =>
           bodyOf(
-            await client.device.commands[':id'].result.$post({
-              param: { id: String(id) },
-              json: { result, detail: detail.slice(0, 200) },
-            }),
+            await client.device.commands[':id'].result.$post(
+              { param: { id: String(id) }, json: { result, detail: detail.slice(0, 200) } },
+              { init: { signal } },
+            ),
           ),
         signal,
       );
@@ -184,7 +190,10 @@ export function startAgent(options: {
       try {
         commands = (
           await bodyOf<{ commands: NodeCommand[] }>(
-            await client.device.commands.$get({ query: { wait: String(config.commandWaitSeconds) } }),
+            await client.device.commands.$get(
+              { query: { wait: String(config.commandWaitSeconds) } },
+              { init: { signal } },
+            ),
           )
         ).commands;
       } catch (error) {

@@ -6,6 +6,7 @@ import { sensorSchema } from './sensors/driver.js';
 /** `<state-dir>/config.json`; every field has a default, an unknown key is an error (a typo is not silent). */
 export const nodeConfigSchema = z
   .object({
+    /** Until the hub answers a heartbeat with the interval it wants. */
     heartbeatSeconds: z.number().int().min(1).max(300).default(15),
     /** Where the NAS is mounted on this node, for the heartbeat's disk figures. */
     nasDir: z.string().nullable().default(null),

@@ -9,6 +9,12 @@ export function createDeviceClient(hubUrl: string, token: string, init: { timeou
   return hc<AppType>(new URL('/api', hubUrl).toString(), {
     headers: { authorization: `Bearer ${token}` },
     fetch: (input: string | URL | Request, requestInit?: RequestInit) =>
-      fetch(input, { ...requestInit, signal: requestInit?.signal ?? AbortSignal.timeout(timeoutMs) }),
+      fetch(input, {
+        ...requestInit,
+        // The caller's signal (a shutdown) and the timeout: whichever comes first ends the call.
+        signal: requestInit?.signal
+          ? AbortSignal.any([requestInit.signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs),
+      }),
   });
 }

@@ -86,6 +86,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    nodes: z
+      .object({
+        /** How often edge nodes send a heartbeat (they learn it from the hub); three missed: offline. */
+        heartbeatSeconds: z.number().int().min(1).max(300).default(15),
+      })
+      .strict()
+      .prefault({}),
     devices: z
       .object({
         /** A device not heard from for this long is marked offline. */

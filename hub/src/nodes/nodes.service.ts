@@ -58,8 +58,10 @@ export function createNodeService(deps: {
   log: Logger;
   devices: DeviceService;
   systemEvents: SystemEventService;
+  heartbeatSeconds?: number;
 }) {
   const { db, clock } = deps;
+  const heartbeatSeconds = deps.heartbeatSeconds ?? HEARTBEAT_SECONDS;
   /** Nodes waiting in a long poll, woken when a command is queued for them. */
   const waiting = new Map<number, Set<() => void>>();
 
@@ -144,8 +146,13 @@ export function createNodeService(deps: {
         .values({ deviceId, heartbeat, heartbeatAt: now })
         .onConflictDoUpdate({ target: nodeStatus.deviceId, set: { heartbeat, heartbeatAt: now } })
         .run();
+      // Exact, not the every-few-seconds stamp of any call: "three heartbeats missed" is counted from here.
+      db.update(devices)
+        .set({ lastSeenAt: new Date(now) })
+        .where(eq(devices.id, deviceId))
+        .run();
       deps.bus.publish('nodes', { change: 'heartbeat', id: deviceId, at: now });
-      return { hubTime: now, intervalSeconds: HEARTBEAT_SECONDS };
+      return { hubTime: now, intervalSeconds: heartbeatSeconds };
     },
 
     /**
@@ -298,7 +305,7 @@ export function createNodeService(deps: {
 
     /** Three heartbeats missed: offline (a system event); the next one brings it back. */
     markSilentOffline() {
-      return deps.devices.markSilentOffline(3 * HEARTBEAT_SECONDS * 1000, 'node');
+      return deps.devices.markSilentOffline(3 * heartbeatSeconds * 1000, 'node');
     },
 
     list() {

@@ -34,6 +34,7 @@ const healthSchema = z
   })
   .strict();
 
+/** The default; the hub's answer to each heartbeat says the interval it expects (`nodes.heartbeatSeconds`). */
 export const HEARTBEAT_SECONDS = 15;
 
 export const heartbeatSchema = z

@@ -1,0 +1,305 @@
+/**
+ * The edge-node agent as it runs under systemd — a separate process, `hearth-node … run` — against the real
+ * hub process, a real SQLite outbox and a real serial line (a pty pair through socat, a scripted Arduino on
+ * the other end). The hub is killed and restarted on the same port; the agent is killed with SIGKILL.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { REPO_ROOT, runCli, type SpawnedHub, spawnHub, tempDir, waitFor } from '@hearth/hub/testing';
+import Database from 'better-sqlite3';
+import { startPty } from './testing/pty.js';
+
+const AGENT = path.join(REPO_ROOT, 'node', 'src', 'main.ts');
+const root = tempDir('hearth-node-e2e-');
+const hubConfig = path.join(root, 'hub-config.json');
+const dataDir = path.join(root, 'hub');
+let port = 0;
+let hub: SpawnedHub;
+let cookie = '';
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The hub as production runs it, always on the same port (the nodes keep its address). */
+async function startHub() {
+  hub = await spawnHub({ dataDir, env: { HEARTH_PORT: String(port), HEARTH_CONFIG: hubConfig } });
+  if (hub.setupCode) {
+    const setup = await fetch(`${hub.url}/api/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: hub.url },
+      body: JSON.stringify({ code: hub.setupCode, username: 'owner', password: 'owner-password-1' }),
+    });
+    cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!;
+  }
+}
+
+async function api(url: string, init: { method?: string; body?: unknown } = {}) {
+  const response = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method: init.method ?? 'GET',
+    headers: { cookie, origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+function agent(stateDir: string, args: string[]) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=development', AGENT, '--state-dir', stateDir, ...args],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function enrolNode(name: string, hubUrl = `http://127.0.0.1:${port}`) {
+  const stateDir = path.join(root, name);
+  const { lastLine: code } = await runCli(['node', 'code', '--name', name], { dataDir });
+  const enrol = agent(stateDir, ['enrol', '--hub', hubUrl, '--code', code]);
+  assert.equal(await enrol.exited, 0, enrol.output());
+  return { stateDir, code };
+}
+
+function run(stateDir: string) {
+  const process = agent(stateDir, ['run']);
+  cleanups.push(() => stop(process, 'SIGKILL'));
+  return process;
+}
+
+async function stop(
+  process: { child: ChildProcess; exited: Promise<number | null> },
+  signal: NodeJS.Signals,
+) {
+  if (process.child.exitCode === null && process.child.signalCode === null) process.child.kill(signal);
+  await process.exited;
+}
+
+const nodeNamed = async (name: string) =>
+  (await api('/api/nodes')).body.nodes.find((node: { name: string }) => node.name === name);
+
+function outboxCount(stateDir: string): number {
+  const file = path.join(stateDir, 'outbox.db');
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT COUNT(*) FROM readings').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
+before(async () => {
+  port = await freePort();
+  // One-second heartbeats: "offline after three missed" takes seconds, not the production 45.
+  writeFileSync(hubConfig, JSON.stringify({ nodes: { heartbeatSeconds: 1 } }));
+  await startHub();
+});
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await hub?.stop();
+});
+
+test('enrol with a code (a reused one is refused), heartbeats; stopped it goes offline after three intervals, started it is online again', async () => {
+  const { stateDir, code } = await enrolNode('Hallway');
+  const again = agent(path.join(root, 'hallway-2'), ['enrol', '--hub', hub.url, '--code', code]);
+  assert.equal(await again.exited, 1);
+  assert.match(again.output(), /used already/);
+  assert.equal(await agent(stateDir, ['status']).exited, 0);
+
+  const first = run(stateDir);
+  const online = await waitFor('a heartbeat', async () => {
+    const node = await nodeNamed('Hallway');
+    return node?.status === 'online' && node.heartbeat ? node : undefined;
+  });
+  assert.equal(online.heartbeat.version, '0.1.0');
+  assert.ok(online.heartbeat.memory.totalBytes > 0);
+  assert.ok(online.heartbeat.disks.state.totalBytes > 0);
+
+  await stop(first, 'SIGTERM');
+  assert.match(first.output(), /SIGTERM: stopping/);
+  const stoppedAt = Date.now();
+  await waitFor(
+    'offline',
+    async () => ((await nodeNamed('Hallway'))?.status === 'offline' ? true : undefined),
+    15_000,
+    100,
+  );
+  assert.ok(Date.now() - stoppedAt >= 2000, 'not before three heartbeats were missed');
+  run(stateDir);
+  await waitFor(
+    'online again',
+    async () => ((await nodeNamed('Hallway'))?.status === 'online' ? true : undefined),
+    15_000,
+    100,
+  );
+  const events = (await api('/api/system-events?limit=50')).body.events.map((e: { kind: string }) => e.kind);
+  assert.ok(events.includes('device.offline') && events.includes('device.online'));
+});
+
+test('the hub away while the node reads 300 temperatures, the node SIGKILLed in the middle: every reading arrives once, in order', async () => {
+  const pty = await startPty(tempDir('hearth-cradle-pty-'));
+  cleanups.push(() => pty.stop());
+  const { stateDir } = await enrolNode('Cradle');
+  writeFileSync(
+    path.join(stateDir, 'config.json'),
+    JSON.stringify({
+      sensors: [{ type: 'serial', name: 'cradle', path: pty.nodeEnd, kind: 'temperature', min: 20, max: 45 }],
+    }),
+  );
+  const nodeId = (await nodeNamed('Cradle')).id;
+  await hub.kill('SIGKILL');
+  // Values tell the order: reading i is 30 + i/100 °C.
+  const lines = (from: number, to: number) =>
+    Array.from(
+      { length: to - from + 1 },
+      (_, k) => `아기 체온: ${(30 + (from + k) / 100).toFixed(2)}°C\n`,
+    ).join('');
+
+  let node = run(stateDir);
+  await waitFor('the port open', () => (node.output().includes('running') ? true : undefined), 15_000, 50);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await pty.arduino.write(lines(1, 150));
+  await waitFor(
+    '150 readings in the outbox',
+    () => (outboxCount(stateDir) === 150 ? true : undefined),
+    20_000,
+    50,
+  );
+  await stop(node, 'SIGKILL');
+
+  node = run(stateDir);
+  await waitFor('the agent back', () => (node.output().includes('running') ? true : undefined), 15_000, 50);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await pty.arduino.write(lines(151, 300));
+  await waitFor(
+    '300 readings in the outbox',
+    () => (outboxCount(stateDir) === 300 ? true : undefined),
+    20_000,
+    50,
+  );
+
+  await startHub();
+  const readings = await waitFor(
+    'all 300 at the hub',
+    async () => {
+      const { body } = await api(`/api/nodes/${nodeId}/readings?limit=1000`);
+      return body.readings?.length === 300 ? body.readings : undefined;
+    },
+    60_000,
+  );
+  assert.deepEqual(
+    readings.map((r: { seq: number }) => r.seq),
+    Array.from({ length: 300 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    readings.map((r: { value: number }) => r.value),
+    Array.from({ length: 300 }, (_, i) => Number((30 + (i + 1) / 100).toFixed(2))),
+  );
+  await waitFor(
+    'the outbox emptied after the acknowledgement',
+    () => (outboxCount(stateDir) === 0 ? true : undefined),
+    20_000,
+  );
+  assert.equal((await nodeNamed('Cradle')).ackedSeq, 300);
+});
+
+test('a rock command from the household reaches the motor once, even when its result is lost and the node restarts', async () => {
+  const pty = await startPty(tempDir('hearth-motor-pty-'));
+  cleanups.push(() => pty.stop());
+  // Between node and hub, a link that can lose the node's reports (as a flaky Wi-Fi would).
+  let loseResults = false;
+  const proxy = http.createServer((request, response) => {
+    if (loseResults && request.url?.includes('/result')) return request.socket.destroy();
+    const upstream = http.request(
+      { host: '127.0.0.1', port, path: request.url, method: request.method, headers: request.headers },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => proxy.close(resolve)));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  const { stateDir } = await enrolNode('Cradle motor', proxyUrl);
+  writeFileSync(
+    path.join(stateDir, 'config.json'),
+    JSON.stringify({
+      commandWaitSeconds: 2,
+      sensors: [
+        { type: 'serial', name: 'cradle', path: pty.nodeEnd, motor: { rock: 'servo\n', stop: 'stop\n' } },
+      ],
+    }),
+  );
+  const nodeId = (await nodeNamed('Cradle motor')).id;
+  let node = run(stateDir);
+  await waitFor(
+    'online',
+    async () => ((await nodeNamed('Cradle motor'))?.status === 'online' ? true : undefined),
+    15_000,
+    100,
+  );
+
+  loseResults = true;
+  const queued = await api(`/api/nodes/${nodeId}/commands`, {
+    method: 'POST',
+    body: { kind: 'rock', seconds: 30, intensity: 2 },
+  });
+  assert.equal(queued.status, 201);
+  await waitFor(
+    'the motor line at the Arduino',
+    () => (pty.arduino.received().includes('servo\n') ? true : undefined),
+    15_000,
+    50,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const lost = (await api(`/api/nodes/${nodeId}`)).body.commands[0];
+  assert.equal(lost.state, 'delivered', 'the hub never heard the result');
+  await stop(node, 'SIGKILL');
+
+  loseResults = false;
+  node = run(stateDir);
+  const finished = await waitFor(
+    'the result at the hub',
+    async () => {
+      const command = (await api(`/api/nodes/${nodeId}`)).body.commands[0];
+      return command.state === 'done' ? command : undefined;
+    },
+    20_000,
+  );
+  assert.equal(finished.detail, 'rocking for 30 s');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(pty.arduino.received().split('servo\n').length - 1, 1, 'the motor was started once');
+
+  // Stop rocking, as the UI's button does.
+  await api(`/api/nodes/${nodeId}/commands`, { method: 'POST', body: { kind: 'stop_rocking' } });
+  await waitFor(
+    'the stop line',
+    () => (pty.arduino.received().includes('stop\n') ? true : undefined),
+    15_000,
+    50,
+  );
+});
