@@ -4,17 +4,16 @@
  * the other end). The hub is killed and restarted on the same port; the agent is killed with SIGKILL.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { REPO_ROOT, runCli, type SpawnedHub, spawnHub, tempDir, waitFor } from '@hearth/hub/testing';
+import { runCli, type SpawnedHub, spawnHub, tempDir, waitFor } from '@hearth/hub/testing';
 import Database from 'better-sqlite3';
+import { agentProcess } from './testing/agent-process.js';
 import { startPty } from './testing/pty.js';
 
-const AGENT = path.join(REPO_ROOT, 'node', 'src', 'main.ts');
 const root = tempDir('hearth-node-e2e-');
 const hubConfig = path.join(root, 'hub-config.json');
 const dataDir = path.join(root, 'hub');
@@ -53,46 +52,18 @@ async function api(url: string, init: { method?: string; body?: unknown } = {}) 
   return { status: response.status, body: (await response.json()) as any };
 }
 
-function agent(stateDir: string, args: string[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=development', AGENT, '--state-dir', stateDir, ...args],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
-}
-
 async function enrolNode(name: string, hubUrl = `http://127.0.0.1:${port}`) {
   const stateDir = path.join(root, name);
   const { lastLine: code } = await runCli(['node', 'code', '--name', name], { dataDir });
-  const enrol = agent(stateDir, ['enrol', '--hub', hubUrl, '--code', code]);
+  const enrol = agentProcess(stateDir, ['enrol', '--hub', hubUrl, '--code', code]);
   assert.equal(await enrol.exited, 0, enrol.output());
   return { stateDir, code };
 }
 
 function run(stateDir: string) {
-  const process = agent(stateDir, ['run']);
-  cleanups.push(() => stop(process, 'SIGKILL'));
-  return process;
-}
-
-async function stop(
-  process: { child: ChildProcess; exited: Promise<number | null> },
-  signal: NodeJS.Signals,
-) {
-  if (process.child.exitCode === null && process.child.signalCode === null) process.child.kill(signal);
-  await process.exited;
+  const agent = agentProcess(stateDir, ['run']);
+  cleanups.push(() => agent.stop('SIGKILL'));
+  return agent;
 }
 
 const nodeNamed = async (name: string) =>
@@ -122,10 +93,10 @@ after(async () => {
 
 test('enrol with a code (a reused one is refused), heartbeats; stopped it goes offline after three intervals, started it is online again', async () => {
   const { stateDir, code } = await enrolNode('Hallway');
-  const again = agent(path.join(root, 'hallway-2'), ['enrol', '--hub', hub.url, '--code', code]);
+  const again = agentProcess(path.join(root, 'hallway-2'), ['enrol', '--hub', hub.url, '--code', code]);
   assert.equal(await again.exited, 1);
   assert.match(again.output(), /used already/);
-  assert.equal(await agent(stateDir, ['status']).exited, 0);
+  assert.equal(await agentProcess(stateDir, ['status']).exited, 0);
 
   const first = run(stateDir);
   const online = await waitFor('a heartbeat', async () => {
@@ -136,7 +107,7 @@ test('enrol with a code (a reused one is refused), heartbeats; stopped it goes o
   assert.ok(online.heartbeat.memory.totalBytes > 0);
   assert.ok(online.heartbeat.disks.state.totalBytes > 0);
 
-  await stop(first, 'SIGTERM');
+  await first.stop('SIGTERM');
   assert.match(first.output(), /SIGTERM: stopping/);
   const stoppedAt = Date.now();
   await waitFor(
@@ -186,7 +157,7 @@ test('the hub away while the node reads 300 temperatures, the node SIGKILLed in 
     20_000,
     50,
   );
-  await stop(node, 'SIGKILL');
+  await node.stop('SIGKILL');
 
   node = run(stateDir);
   await waitFor('the agent back', () => (node.output().includes('running') ? true : undefined), 15_000, 50);
@@ -278,7 +249,7 @@ test('a rock command from the household reaches the motor once, even when its re
   await new Promise((resolve) => setTimeout(resolve, 300));
   const lost = (await api(`/api/nodes/${nodeId}`)).body.commands[0];
   assert.equal(lost.state, 'delivered', 'the hub never heard the result');
-  await stop(node, 'SIGKILL');
+  await node.stop('SIGKILL');
 
   loseResults = false;
   node = run(stateDir);

@@ -464,6 +464,62 @@ export const urls = {
     `/api/photos/${photoId}/${file}.jpg`,
 };
 
+export interface NodeHealthItem {
+  name: string;
+  kind: string;
+  healthy: boolean;
+  detail?: string;
+}
+
+export interface NodeHeartbeat {
+  version: string;
+  uptimeSeconds: number;
+  cpuTemperatureC: number | null;
+  load1: number;
+  memory: { totalBytes: number; availableBytes: number };
+  disks: {
+    state: { freeBytes: number; totalBytes: number };
+    nas: { freeBytes: number; totalBytes: number } | null;
+  };
+  clockSynced: boolean | null;
+  sensors: NodeHealthItem[];
+  cameras: NodeHealthItem[];
+  outbox: { pending: number; dropped: number };
+}
+
+export interface EdgeNode {
+  id: number;
+  name: string;
+  status: DeviceStatus;
+  lastSeenAt: string | null;
+  heartbeat: NodeHeartbeat | null;
+  /** Epoch ms. */
+  heartbeatAt: number | null;
+  ackedSeq: number;
+}
+
+export type NodeCommandKind = 'rock' | 'stop_rocking' | 'capture_photo' | 'check_in' | 'restart';
+
+export interface NodeCommandView {
+  id: number;
+  kind: NodeCommandKind;
+  args: { seconds?: number; intensity?: number; minutes?: number };
+  state: 'queued' | 'delivered' | 'done' | 'failed' | 'expired';
+  detail: string | null;
+  createdAt: number;
+  expiresAt: number;
+  deliveredAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface LatestReading {
+  sensor: string;
+  kind: string;
+  value: number | null;
+  state: string | null;
+  at: number;
+}
+
 export type RolloutState = 'offered' | 'downloading' | 'installed' | 'rolled_back' | 'refused';
 
 export interface FirmwareRollout {
@@ -659,6 +715,17 @@ export const api = {
   },
   deviceFirmware: (deviceId: number): Promise<{ update: DeviceFirmwareUpdate | null }> =>
     json(`/api/devices/${deviceId}/firmware`),
+
+  listNodes: (): Promise<{ nodes: EdgeNode[] }> => json('/api/nodes'),
+  node: (id: number): Promise<{ node: EdgeNode; commands: NodeCommandView[]; latest: LatestReading[] }> =>
+    json(`/api/nodes/${id}`),
+  nodeCode: (name: string): Promise<{ code: string; expiresAt: number }> =>
+    json('/api/nodes/codes', { method: 'POST', json: { name } }),
+  nodeCommand: (
+    id: number,
+    body: { kind: NodeCommandKind; seconds?: number; intensity?: number; minutes?: number },
+  ): Promise<{ command: NodeCommandView }> =>
+    json(`/api/nodes/${id}/commands`, { method: 'POST', json: body }),
 
   bleStatus: (): Promise<{ status: BleStatus }> => json('/api/ble'),
   bleWifi: (): Promise<{ ssid: string | null; passwordSet: boolean }> => json('/api/ble/wifi'),

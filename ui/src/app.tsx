@@ -12,6 +12,7 @@ import { DashboardPage } from './pages/dashboard';
 import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
 import { FirmwarePage } from './pages/firmware';
+import { NodePage, NodesPage } from './pages/nodes';
 import { NotFoundPage } from './pages/not-found';
 import { PhotosPage } from './pages/photos';
 import { SettingsPage } from './pages/settings';
@@ -72,6 +73,8 @@ export function App() {
               <Route path="/cameras/:id/photos" component={PhotosPage} />
               <Route path="/devices" component={DevicesPage} />
               <Route path="/firmware" component={FirmwarePage} />
+              <Route path="/nodes" component={NodesPage} />
+              <Route path="/nodes/:id" component={NodePage} />
               <Route path="/events" component={EventsPage} />
               <Route path="/storage" component={StoragePage} />
               <Route path="/users" component={UsersPage} />

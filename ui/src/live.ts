@@ -73,6 +73,11 @@ export type FirmwareChange =
   | { change: 'removed'; id: number }
   | { change: 'rollout'; deviceId: number; imageId: number; state: string };
 
+export type NodeChange =
+  | { change: 'heartbeat'; id: number; at: number }
+  | { change: 'readings'; id: number; stored: number; ackedSeq: number }
+  | { change: 'command'; id: number; command: unknown };
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
@@ -84,6 +89,7 @@ export interface LiveTopics {
   photos: PhotoChange;
   ble: BleChange;
   firmware: FirmwareChange;
+  nodes: NodeChange;
   hello: unknown;
   resync: unknown;
 }
@@ -109,6 +115,7 @@ const NAMES = Object.keys({
   photos: true,
   ble: true,
   firmware: true,
+  nodes: true,
 } satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

@@ -34,7 +34,11 @@ export class TestClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body ?? null });
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: (body ?? null) as RequestInit['body'],
+    });
     const setCookie = response.headers.getSetCookie();
     for (const line of setCookie) {
       const [pair] = line.split(';');

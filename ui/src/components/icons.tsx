@@ -28,6 +28,7 @@ const PATHS = {
   photo: `M3 5h18v14H3zM3 16l5-5 4 4 3-3 6 6${circle(15.5, 9, 1.5)}`,
   star: 'M12 3l2.7 5.6 6.1.9-4.4 4.3 1 6.1-5.4-2.9-5.4 2.9 1-6.1-4.4-4.3 6.1-.9z',
   scissors: `${circle(6, 6, 2.8)}${circle(6, 18, 2.8)}M8.3 7.7 20 18M8.3 16.3 20 6`,
+  node: 'M6 6h12v12H6zM9 2v4M15 2v4M9 18v4M15 18v4M2 9h4M2 15h4M18 9h4M18 15h4M10 10h4v4h-4z',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -18,6 +18,7 @@ const NAV: NavItem[] = [
   { href: '/', label: 'nav.dashboard', icon: 'dashboard' },
   { href: '/cameras', label: 'nav.cameras', icon: 'camera' },
   { href: '/devices', label: 'nav.devices', icon: 'devices' },
+  { href: '/nodes', label: 'nav.nodes', icon: 'node' },
   { href: '/events', label: 'nav.events', icon: 'events' },
   { href: '/storage', label: 'nav.storage', icon: 'storage' },
   { href: '/users', label: 'nav.users', icon: 'users', ownerOnly: true },
