@@ -5,6 +5,7 @@ import type { NodeConfig } from './config.js';
 import { machineHealth } from './health.js';
 import { bodyOf, HubRefused, hubClient, type NodeState } from './hub-link.js';
 import { openOutbox } from './outbox.js';
+import { detectorSensor } from './sensors/detector.js';
 import type { SensorDriver } from './sensors/driver.js';
 import { serialSensor } from './sensors/serial.js';
 import { NODE_VERSION } from './version.js';
@@ -62,7 +63,9 @@ export function startAgent(options: {
   const signal = stopping.signal;
   const outbox = openOutbox(path.join(stateDir, 'outbox.db'), config.outbox);
   const client = hubClient(state, (config.commandWaitSeconds + 10) * 1000);
-  const sensors: SensorDriver[] = config.sensors.map((sensor) => serialSensor(sensor));
+  const sensors: SensorDriver[] = config.sensors.map((sensor) =>
+    sensor.type === 'serial' ? serialSensor(sensor) : detectorSensor(sensor),
+  );
   let wakeSender: (() => void) | null = null;
   let droppedWarned = 0;
 
@@ -129,13 +132,15 @@ export function startAgent(options: {
     }
   }
 
-  const motor = () =>
-    sensors.find((sensor) => sensor.write && config.sensors.find((s) => s.name === sensor.name)?.motor);
+  /** The serial sensor whose Arduino drives the cradle's motor, and its driver. */
+  const motorConfig = () => config.sensors.find((s) => s.type === 'serial' && s.motor !== undefined);
+  const motor = () => sensors.find((sensor) => sensor.write && sensor.name === motorConfig()?.name);
   let stopRocking: NodeJS.Timeout | undefined;
 
   async function execute(command: NodeCommand): Promise<string> {
     const driver = motor();
-    const lines = config.sensors.find((s) => s.name === driver?.name)?.motor;
+    const serial = motorConfig();
+    const lines = serial?.type === 'serial' ? serial.motor : undefined;
     switch (command.kind) {
       case 'rock': {
         if (!driver || !lines) throw new Error('no cradle motor on this node');

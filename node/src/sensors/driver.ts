@@ -24,7 +24,22 @@ export const serialSensorSchema = z
   .strict();
 export type SerialSensorConfig = z.infer<typeof serialSensorSchema>;
 
-export const sensorSchema = z.discriminatedUnion('type', [serialSensorSchema]);
+export const detectorSensorSchema = z
+  .object({
+    type: z.literal('detector'),
+    name: z.string().min(1).max(64),
+    /** The unix socket detectors write JSON lines to. */
+    socket: z.string().min(1),
+    /** The reading kinds it may send (the AI's cry detector: crying; face direction: direction). */
+    kinds: z
+      .array(z.string().regex(/^[a-z][a-z_]{0,31}$/))
+      .min(1)
+      .default(['crying', 'direction']),
+  })
+  .strict();
+export type DetectorSensorConfig = z.infer<typeof detectorSensorSchema>;
+
+export const sensorSchema = z.discriminatedUnion('type', [serialSensorSchema, detectorSensorSchema]);
 export type SensorConfig = z.infer<typeof sensorSchema>;
 
 export interface SensorHealth {
@@ -34,7 +49,7 @@ export interface SensorHealth {
   detail?: string;
 }
 
-/** One interface for every source of readings (serial now; GPIO and detectors join it). */
+/** One interface for every source of readings (serial, detectors; GPIO joins it). */
 export interface SensorDriver {
   name: string;
   type: SensorConfig['type'];

@@ -21,7 +21,7 @@ test('numbers in sensor lines: plain, Korean text, units; garbage and ambiguous 
 const pty = await startPty(tempDir('hearth-pty-'));
 after(() => pty.stop());
 
-test('the serial driver on a pty: lines whole or in pieces, Korean text, garbage; the cable pulled and back within 5 s; motor lines written', async () => {
+test('the serial driver on a pty: lines whole or in pieces, Korean text, garbage; the cable pulled and back within 5 s; motor lines written', async (t) => {
   const readings: NewReading[] = [];
   const driver = serialSensor({
     type: 'serial',
@@ -34,6 +34,8 @@ test('the serial driver on a pty: lines whole or in pieces, Korean text, garbage
     motor: { rock: 'servo\n', stop: 'stop\n' },
   });
   driver.start((reading) => readings.push(reading));
+  // On a failed assertion too: its reconnect timer would keep the test process alive.
+  t.after(() => driver.stop());
   await waitFor('the port to open', () => (driver.health().healthy ? true : undefined));
 
   await pty.arduino.write('36.5\r\n아기 체온: 36.6°C\n');
