@@ -38,6 +38,7 @@ import { createPictureCache } from './live/picture-cache.js';
 import { createPictureRepo } from './live/pictures.repo.js';
 import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { createNodeSegments } from './nodes/node-segments.js';
 import { createNodeService } from './nodes/nodes.service.js';
 import { createDemoPhotoCamera } from './photos/demo-camera.js';
 import { createDeviceSettings } from './photos/device-settings.js';
@@ -413,6 +414,14 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     bleControl,
     firmware,
     nodes,
+    nodeSegments: createNodeSegments({
+      segments,
+      cameras,
+      guard,
+      nasRoot: config.nasDir,
+      clock,
+      bus,
+    }),
     openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
   let openApi: unknown;

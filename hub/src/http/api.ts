@@ -31,6 +31,7 @@ import type { H264LiveSources } from '../live/h264-live.js';
 import { liveRoutes, type ViewerRegistry } from '../live/live.routes.js';
 import type { PictureService } from '../live/pictures.service.js';
 import { thumbnailRoutes } from '../live/thumbnails.routes.js';
+import type { NodeSegments } from '../nodes/node-segments.js';
 import { deviceNodeRoutes, nodeRoutes } from '../nodes/nodes.routes.js';
 import type { NodeService } from '../nodes/nodes.service.js';
 import type { DeviceSettings } from '../photos/device-settings.js';
@@ -86,6 +87,7 @@ export interface ApiDeps {
   bleControl: BleControl;
   firmware: FirmwareService;
   nodes: NodeService;
+  nodeSegments: NodeSegments;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -116,7 +118,7 @@ export function buildApi(deps: ApiDeps) {
       }),
     )
     .route('/device', deviceFirmwareRoutes({ allow, firmware: deps.firmware }))
-    .route('/device', deviceNodeRoutes({ allow, nodes: deps.nodes }))
+    .route('/device', deviceNodeRoutes({ allow, nodes: deps.nodes, nodeSegments: deps.nodeSegments }))
     .route('/nodes', nodeRoutes({ allow, nodes: deps.nodes }))
     .route('/', firmwareRoutes({ allow, firmware: deps.firmware }))
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))

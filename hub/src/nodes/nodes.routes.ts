@@ -15,6 +15,7 @@ import {
   readingBatchSchema,
   readingKindSchema,
 } from '../protocol/node.js';
+import type { NodeSegments } from './node-segments.js';
 import type { NodeService } from './nodes.service.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
@@ -80,7 +81,7 @@ export function nodeRoutes(deps: { allow: AllowFn; nodes: NodeService }) {
     );
 }
 
-export function deviceNodeRoutes(deps: { allow: AllowFn; nodes: NodeService }) {
+export function deviceNodeRoutes(deps: { allow: AllowFn; nodes: NodeService; nodeSegments: NodeSegments }) {
   const { allow, nodes } = deps;
   // Codes are 8 characters from 30: guessing is hopeless, but a flood is still refused early.
   const enrolLimiter = new RateLimiterMemory({ points: 10, duration: 60 });
@@ -133,6 +134,21 @@ export function deviceNodeRoutes(deps: { allow: AllowFn; nodes: NodeService }) {
             c.req.raw.signal,
           ),
         }),
+    )
+    .post(
+      '/segments',
+      allow(
+        'device',
+        'A node reports a segment it placed on the NAS (videos/…); the hub reads and indexes it',
+      ),
+      validate('json', z.object({ relPath: z.string().min(1).max(300) }).strict()),
+      async (c) => {
+        const { segment, created } = await deps.nodeSegments.report(
+          c.get('device')!.id,
+          c.req.valid('json').relPath,
+        );
+        return c.json({ segment }, created ? 201 : 200);
+      },
     )
     .post(
       '/commands/:id/result',
