@@ -4,7 +4,7 @@
  * the other end). The hub is killed and restarted on the same port; the agent is killed with SIGKILL.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import { startPty } from './testing/pty.js';
 const root = tempDir('hearth-node-e2e-');
 const hubConfig = path.join(root, 'hub-config.json');
 const dataDir = path.join(root, 'hub');
+/** The NAS both hub and nodes mount (a plain folder with the marker here). */
+const nas = path.join(root, 'nas');
 let port = 0;
 let hub: SpawnedHub;
 let cookie = '';
@@ -32,7 +34,10 @@ async function freePort(): Promise<number> {
 
 /** The hub as production runs it, always on the same port (the nodes keep its address). */
 async function startHub() {
-  hub = await spawnHub({ dataDir, env: { HEARTH_PORT: String(port), HEARTH_CONFIG: hubConfig } });
+  hub = await spawnHub({
+    dataDir,
+    env: { HEARTH_PORT: String(port), HEARTH_CONFIG: hubConfig, HEARTH_NAS_DIR: nas },
+  });
   if (hub.setupCode) {
     const setup = await fetch(`${hub.url}/api/setup`, {
       method: 'POST',
@@ -83,7 +88,15 @@ function outboxCount(stateDir: string): number {
 before(async () => {
   port = await freePort();
   // One-second heartbeats: "offline after three missed" takes seconds, not the production 45.
-  writeFileSync(hubConfig, JSON.stringify({ nodes: { heartbeatSeconds: 1 } }));
+  writeFileSync(
+    hubConfig,
+    JSON.stringify({
+      nodes: { heartbeatSeconds: 1 },
+      storage: { requireNasMount: false, nasCheckSeconds: 1 },
+    }),
+  );
+  mkdirSync(nas, { recursive: true });
+  writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
   await startHub();
 });
 after(async () => {
@@ -273,4 +286,76 @@ test('a rock command from the household reaches the motor once, even when its re
     15_000,
     50,
   );
+});
+
+test('a node camera records onto the NAS the node mounts; the hub indexes what it reports and plays it; with the node’s NAS gone the segments wait in its spool and arrive later', async () => {
+  // The node's mount point: a link to the shared NAS that can be pulled while the hub's view stays.
+  const mount = path.join(root, 'nursery-mount');
+  symlinkSync(nas, mount);
+  const { stateDir } = await enrolNode('Nursery');
+  const nodeId = (await nodeNamed('Nursery')).id;
+  const created = await api('/api/cameras', {
+    method: 'POST',
+    body: { id: 'nursery-cam', name: 'Nursery', kind: 'node', deviceId: nodeId },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  writeFileSync(
+    path.join(stateDir, 'config.json'),
+    JSON.stringify({
+      nasDir: mount,
+      nasRequireMount: false,
+      cameras: [{ id: 'nursery-cam', source: { type: 'demo', label: 'Nursery' }, segmentSeconds: 2 }],
+    }),
+  );
+  const segmentsAtHub = async () => {
+    const days = [-1, 0, 1].map((d) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10));
+    const all = [];
+    for (const day of days)
+      all.push(...((await api(`/api/cameras/nursery-cam/segments?day=${day}`)).body.segments ?? []));
+    return all as { id: number; relPath: string; durationMs: number }[];
+  };
+  const node = run(stateDir);
+  const first = await waitFor(
+    'two segments indexed at the hub',
+    async () => {
+      const found = await segmentsAtHub();
+      return found.length >= 2 ? found : undefined;
+    },
+    60_000,
+  );
+  for (const segment of first)
+    assert.match(segment.relPath, /^videos\/nursery-cam\/\d{4}-\d{2}-\d{2}\/nursery-cam_\d{8}_\d{6}\.mp4$/);
+  const file = await fetch(`http://127.0.0.1:${port}/api/segments/${first[0]!.id}/file`, {
+    headers: { cookie },
+  });
+  assert.equal(file.status, 200);
+  assert.ok((await file.arrayBuffer()).byteLength > 1000);
+
+  // The node's NAS goes away: segments go to its spool, the hub hears of none.
+  rmSync(mount);
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  const spool = path.join(stateDir, 'spool');
+  const spooled = await waitFor(
+    'segments in the node’s spool',
+    () => {
+      const files = existsSync(spool)
+        ? (readdirSync(spool, { recursive: true }) as string[]).filter((f) => f.endsWith('.mp4'))
+        : [];
+      return files.length >= 1 ? files : undefined;
+    },
+    30_000,
+  );
+  const whileAway = (await segmentsAtHub()).length;
+  symlinkSync(nas, mount);
+  const after = await waitFor(
+    'the spooled segments at the hub',
+    async () => {
+      const found = await segmentsAtHub();
+      return found.length >= whileAway + spooled.length ? found : undefined;
+    },
+    60_000,
+  );
+  const ids = after.map((segment) => segment.relPath);
+  assert.equal(new Set(ids).size, ids.length, 'each segment indexed once');
+  await node.stop('SIGTERM');
 });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { NodeCommand } from '@hearth/hub/protocol';
 import pRetry, { AbortError } from 'p-retry';
+import { startCameras } from './cameras.js';
 import type { NodeConfig } from './config.js';
 import { machineHealth } from './health.js';
 import { bodyOf, HubRefused, hubClient, type NodeState } from './hub-link.js';
@@ -66,6 +67,29 @@ export function startAgent(options: {
   const sensors: SensorDriver[] = config.sensors.map((sensor) =>
     sensor.type === 'serial' ? serialSensor(sensor) : detectorSensor(sensor),
   );
+  const cameras = config.cameras.length
+    ? startCameras({
+        cameras: config.cameras,
+        storage: {
+          stateDir,
+          nasDir: config.nasDir!,
+          nasRequireMount: config.nasRequireMount,
+          spoolQuotaBytes: config.spoolQuotaBytes,
+        },
+        outbox,
+        log,
+        report: async (relPath) => {
+          try {
+            await bodyOf(await client.device.segments.$post({ json: { relPath } }, { init: { signal } }));
+            return 'done';
+          } catch (error) {
+            if (!(error instanceof HubRefused)) return 'retry'; // the hub or its NAS away: later
+            log.warn(`segment ${relPath} refused by the hub: ${error.message}`);
+            return 'done';
+          }
+        },
+      })
+    : null;
   let wakeSender: (() => void) | null = null;
   let droppedWarned = 0;
 
@@ -117,7 +141,7 @@ export function startAgent(options: {
           version: NODE_VERSION,
           ...(await machineHealth(stateDir, config.nasDir)),
           sensors: sensors.map((sensor) => sensor.health()),
-          cameras: [],
+          cameras: (await cameras)?.health() ?? [],
           outbox: { pending: outbox.stats().pending, dropped: outbox.stats().dropped },
         };
         const answer = await bodyOf<{ intervalSeconds: number }>(
@@ -245,7 +269,11 @@ export function startAgent(options: {
     async stop() {
       stopping.abort();
       clearTimeout(stopRocking);
-      await Promise.allSettled([...loops, ...sensors.map((sensor) => sensor.stop())]);
+      await Promise.allSettled([
+        ...loops,
+        ...sensors.map((sensor) => sensor.stop()),
+        cameras?.then((running) => running.stop()),
+      ]);
       outbox.close();
     },
   };

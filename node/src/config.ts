@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { nodeCameraSchema } from './cameras.js';
 import { sensorSchema } from './sensors/driver.js';
 
 /** `<state-dir>/config.json`; every field has a default, an unknown key is an error (a typo is not silent). */
@@ -11,6 +12,15 @@ export const nodeConfigSchema = z
     /** Where the NAS is mounted on this node, for the heartbeat's disk figures. */
     nasDir: z.string().nullable().default(null),
     sensors: z.array(sensorSchema).default([]),
+    /** This node's cameras: recorded onto `nasDir` (required with cameras), spooled locally while it is away. */
+    cameras: z.array(nodeCameraSchema).max(4).default([]),
+    /** False only where the NAS is a plain folder (a laptop, tests). */
+    nasRequireMount: z.boolean().default(true),
+    spoolQuotaBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 ** 3),
     outbox: z
       .object({
         maxDays: z.number().positive().default(14),
@@ -23,7 +33,11 @@ export const nodeConfigSchema = z
     /** How long the command poll is held open by the hub. */
     commandWaitSeconds: z.number().int().min(1).max(30).default(25),
   })
-  .strict();
+  .strict()
+  .refine(
+    (config) => config.cameras.length === 0 || config.nasDir !== null,
+    'cameras need nasDir (the NAS mount)',
+  );
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
 export async function loadNodeConfig(stateDir: string, file?: string): Promise<NodeConfig> {

@@ -25,6 +25,8 @@ export function openOutbox(file: string, limits: OutboxLimits, now: () => number
       at INTEGER NOT NULL, sensor TEXT NOT NULL, kind TEXT NOT NULL,
       value REAL, state TEXT, confidence REAL);
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS segment_reports (
+      rel_path TEXT PRIMARY KEY, placed_at INTEGER NOT NULL, reported INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE IF NOT EXISTS commands (
       id INTEGER PRIMARY KEY, kind TEXT NOT NULL, claimed_at INTEGER NOT NULL,
       result TEXT, detail TEXT, reported INTEGER NOT NULL DEFAULT 0);
@@ -131,6 +133,22 @@ export function openOutbox(file: string, limits: OutboxLimits, now: () => number
       return db
         .prepare('SELECT id, result, detail FROM commands WHERE reported = 0 AND result IS NOT NULL')
         .all() as { id: number; result: 'done' | 'failed'; detail: string }[];
+    },
+    /** A segment is on the NAS: the hub must hear of it (kept until it has). */
+    segmentPlaced(relPath: string) {
+      db.prepare('INSERT OR IGNORE INTO segment_reports (rel_path, placed_at) VALUES (?, ?)').run(
+        relPath,
+        now(),
+      );
+    },
+    unreportedSegments(): string[] {
+      return db
+        .prepare('SELECT rel_path FROM segment_reports WHERE reported = 0 ORDER BY placed_at, rel_path')
+        .pluck()
+        .all() as string[];
+    },
+    segmentReported(relPath: string) {
+      db.prepare('UPDATE segment_reports SET reported = 1 WHERE rel_path = ?').run(relPath);
     },
     close: () => db.close(),
   };

@@ -16,5 +16,12 @@ export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
+// The NAS layout of segments is shared with the nodes that record onto the same NAS.
+export {
+  parseRelPath,
+  parseSegmentName,
+  type SegmentName,
+  segmentRelPath,
+} from '../recording/segment-names.js';
 export * from './compact.js';
 export * from './node.js';

@@ -1,0 +1,170 @@
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import {
+  MediaError,
+  probeSegment,
+  type RecorderHandle,
+  startRecorder,
+  trimToLastFragment,
+} from '@hearth/hub/media';
+import { parseSegmentName, segmentRelPath } from '@hearth/hub/protocol';
+import { createFsWorker, createNasGuard, createSpool, createTransfer } from '@hearth/hub/storage';
+import { z } from 'zod';
+import type { AgentLog } from './agent.js';
+import type { Outbox } from './outbox.js';
+import type { SensorHealth } from './sensors/driver.js';
+
+export const nodeCameraSchema = z
+  .object({
+    /** The hub's camera id (kind `node`, linked to this node). */
+    id: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/),
+    source: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('demo'), label: z.string().max(40).default('Edge node') }).strict(),
+      /** H.264 over RTSP or HTTP (a Pi camera through rpicam-vid or MediaMTX), copied, not re-encoded. */
+      z.object({ type: z.literal('stream'), url: z.string().url() }).strict(),
+    ]),
+    segmentSeconds: z.number().int().min(1).max(300).default(60),
+  })
+  .strict();
+export type NodeCameraConfig = z.infer<typeof nodeCameraSchema>;
+
+export interface CameraStorageConfig {
+  stateDir: string;
+  nasDir: string;
+  /** False only where the NAS is a plain folder (tests, a laptop). */
+  nasRequireMount: boolean;
+  spoolQuotaBytes: number;
+}
+
+/**
+ * The node's own cameras, recorded with the hub's recorder and storage modules: ffmpeg writes segments to
+ * local staging; each finished one is probed, placed on the NAS the node mounts (the hub's layout) or in the
+ * node's spool while that NAS is away, and every segment that reached the NAS is reported to the hub. The
+ * list of reports to make is in the outbox database, so a restart does not forget one.
+ */
+export async function startCameras(options: {
+  cameras: NodeCameraConfig[];
+  storage: CameraStorageConfig;
+  outbox: Outbox;
+  report: (relPath: string) => Promise<'done' | 'retry'>;
+  log: AgentLog;
+}) {
+  const { storage, outbox, log } = options;
+  const staging = path.join(storage.stateDir, 'staging');
+  mkdirSync(staging, { recursive: true });
+  const fs = createFsWorker();
+  const guard = createNasGuard({
+    root: storage.nasDir,
+    fs,
+    requireMountPoint: storage.nasRequireMount,
+    createMarker: false,
+    intervalMs: 5000,
+  });
+  const spool = createSpool({
+    dir: path.join(storage.stateDir, 'spool'),
+    quotaBytes: storage.spoolQuotaBytes,
+    onDrop: (dropped) => log.warn(`spool full: dropped ${dropped.length} oldest segment(s)`),
+  });
+  const transfer = createTransfer({ nasRoot: storage.nasDir, fs, guard, spool });
+  const recorders = new Map<string, RecorderHandle>();
+  const errors = new Map<string, string>();
+  let stopping = false;
+  let reporting: Promise<void> | null = null;
+
+  /** Reports every placed segment the hub has not taken yet, oldest first; stops at the first "later". */
+  function reportPending() {
+    reporting ??= (async () => {
+      for (const relPath of outbox.unreportedSegments()) {
+        if (stopping) break;
+        if ((await options.report(relPath)) === 'retry') break;
+        outbox.segmentReported(relPath);
+      }
+    })()
+      .catch((error: Error) => log.warn(`segment report failed: ${error.message}`))
+      .finally(() => {
+        reporting = null;
+      });
+    return reporting;
+  }
+
+  async function finalize(file: string) {
+    const name = parseSegmentName(path.basename(file));
+    if (!name || !existsSync(file)) return;
+    try {
+      const probe = await probeSegment(file);
+      if (!probe.complete) await trimToLastFragment(file);
+    } catch (error) {
+      if (error instanceof MediaError && error.code === 'unreadable') return unlinkSync(file);
+      throw error;
+    }
+    const placed = await transfer.place(file, segmentRelPath(path.basename(file), name));
+    if (placed.location === 'nas') {
+      outbox.segmentPlaced(placed.relPath);
+      void reportPending();
+    }
+  }
+
+  function record(camera: NodeCameraConfig, attempt = 0) {
+    if (stopping) return;
+    const handle = startRecorder(
+      {
+        input:
+          camera.source.type === 'demo'
+            ? { kind: 'demo', label: camera.source.label }
+            : { kind: 'stream', url: camera.source.url },
+        segmentSeconds: camera.segmentSeconds,
+        stagingDir: staging,
+        cameraId: camera.id,
+      },
+      {
+        onSegment: (file) =>
+          void finalize(file).catch((error: Error) =>
+            log.warn(`segment ${path.basename(file)}: ${error.message}`),
+          ),
+      },
+    );
+    recorders.set(camera.id, handle);
+    errors.delete(camera.id);
+    void handle.exited.then((exit) => {
+      if (stopping) return;
+      errors.set(camera.id, exit.lastError ?? `ffmpeg exited (${exit.code ?? exit.signal})`);
+      // Back off up to a minute; a camera that comes back records again by itself.
+      setTimeout(() => record(camera, attempt + 1), Math.min(60_000, 1000 * 2 ** attempt));
+    });
+  }
+
+  guard.onChange((health) => {
+    if (!health.healthy) return;
+    void transfer
+      .drainSpool((moved) => outbox.segmentPlaced(moved.relPath))
+      .then(() => reportPending())
+      .catch((error: Error) => log.warn(`spool drain stopped: ${error.message}`));
+  });
+  guard.start();
+  // Segments a killed agent left finished in staging.
+  for (const file of readdirSync(staging))
+    if (file.endsWith('.mp4')) void finalize(path.join(staging, file)).catch(() => undefined);
+  for (const camera of options.cameras) record(camera);
+  void reportPending();
+  const retry = setInterval(() => void reportPending(), 10_000);
+
+  return {
+    health(): SensorHealth[] {
+      return options.cameras.map((camera) => ({
+        name: camera.id,
+        kind: camera.source.type,
+        healthy: !errors.has(camera.id),
+        ...(errors.has(camera.id) ? { detail: errors.get(camera.id)!.slice(0, 200) } : {}),
+      }));
+    },
+    nasHealthy: () => guard.current().healthy,
+    async stop() {
+      stopping = true;
+      clearInterval(retry);
+      await Promise.all([...recorders.values()].map((handle) => handle.stop()));
+      await reporting;
+      guard.stop();
+      await fs.close();
+    },
+  };
+}
