@@ -67,6 +67,7 @@ export function startAgent(options: {
   const sensors: SensorDriver[] = config.sensors.map((sensor) =>
     sensor.type === 'serial' ? serialSensor(sensor) : detectorSensor(sensor),
   );
+  // A camera set-up that fails (no ffmpeg, no fs worker) leaves the sensors and the link running.
   const cameras = config.cameras.length
     ? startCameras({
         cameras: config.cameras,
@@ -88,6 +89,9 @@ export function startAgent(options: {
             return 'done';
           }
         },
+      }).catch((error: Error) => {
+        log.warn(`cameras not started: ${error.message}`);
+        return null;
       })
     : null;
   let wakeSender: (() => void) | null = null;
@@ -272,7 +276,7 @@ export function startAgent(options: {
       await Promise.allSettled([
         ...loops,
         ...sensors.map((sensor) => sensor.stop()),
-        cameras?.then((running) => running.stop()),
+        cameras?.then((running) => running?.stop()),
       ]);
       outbox.close();
     },

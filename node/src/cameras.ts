@@ -133,20 +133,26 @@ export async function startCameras(options: {
     });
   }
 
-  guard.onChange((health) => {
-    if (!health.healthy) return;
+  /** Moves what waits in the spool to the NAS (one drain at a time: the transfer queues them). */
+  function drain() {
+    if (!guard.current().healthy) return;
     void transfer
       .drainSpool((moved) => outbox.segmentPlaced(moved.relPath))
       .then(() => reportPending())
       .catch((error: Error) => log.warn(`spool drain stopped: ${error.message}`));
-  });
+  }
+  // At once when the NAS comes back; and every so often, for a copy that failed while it looked healthy.
+  guard.onChange(drain);
   guard.start();
   // Segments a killed agent left finished in staging.
   for (const file of readdirSync(staging))
     if (file.endsWith('.mp4')) void finalize(path.join(staging, file)).catch(() => undefined);
   for (const camera of options.cameras) record(camera);
   void reportPending();
-  const retry = setInterval(() => void reportPending(), 10_000);
+  const retry = setInterval(() => {
+    drain();
+    void reportPending();
+  }, 10_000);
 
   return {
     health(): SensorHealth[] {
