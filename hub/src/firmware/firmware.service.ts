@@ -82,9 +82,8 @@ export function createFirmwareService(deps: {
       const image = db.select().from(firmwareImages).where(eq(firmwareImages.version, update.version)).get();
       if (image && rolloutOf(deviceId, image.id)?.state !== update.result) {
         setRollout(deviceId, image.id, update.result, { detail: update.reason ?? null });
-        const log = update.result === 'installed' ? deps.log.info : deps.log.warn;
-        log.call(
-          deps.log,
+        const level = update.result === 'installed' ? 'info' : 'warn';
+        deps.log[level](
           { deviceId, version: update.version, reason: update.reason },
           `firmware ${update.result}`,
         );
