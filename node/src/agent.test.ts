@@ -234,7 +234,13 @@ test('a rock command from the household reaches the motor once, even when its re
     JSON.stringify({
       commandWaitSeconds: 2,
       sensors: [
-        { type: 'serial', name: 'cradle', path: pty.nodeEnd, motor: { rock: 'servo\n', stop: 'stop\n' } },
+        {
+          type: 'serial',
+          name: 'cradle',
+          path: pty.nodeEnd,
+          motor: { rock: 'servo\n', stop: 'stop\n' },
+          checkIn: { prompt: 'chime\n', answer: 'button' },
+        },
       ],
     }),
   );
@@ -286,6 +292,37 @@ test('a rock command from the household reaches the motor once, even when its re
     15_000,
     50,
   );
+
+  // A safety check-in: the chime sounds, somebody presses the button; a rock meanwhile is not held up.
+  const checkIn = await api(`/api/nodes/${nodeId}/commands`, {
+    method: 'POST',
+    body: { kind: 'check_in', minutes: 2 },
+  });
+  await waitFor(
+    'the chime',
+    () => (pty.arduino.received().includes('chime\n') ? true : undefined),
+    15_000,
+    50,
+  );
+  await api(`/api/nodes/${nodeId}/commands`, { method: 'POST', body: { kind: 'rock', seconds: 5 } });
+  await waitFor(
+    'the second rock while the check-in waits',
+    () => (pty.arduino.received().split('servo\n').length - 1 === 2 ? true : undefined),
+    15_000,
+    50,
+  );
+  await pty.arduino.write('BUTTON\r\n');
+  const answered = await waitFor(
+    'the check-in answered',
+    async () => {
+      const command = (await api(`/api/nodes/${nodeId}`)).body.commands.find(
+        (c: { id: number }) => c.id === checkIn.body.command.id,
+      );
+      return command.state === 'done' ? command : undefined;
+    },
+    15_000,
+  );
+  assert.match(answered.detail, /^answered after \d+ s$/);
 });
 
 test('a node camera records onto the NAS the node mounts; the hub indexes what it reports and plays it; with the node’s NAS gone the segments wait in its spool and arrive later', async () => {

@@ -188,6 +188,30 @@ export function startAgent(options: {
         await driver.write!(lines.stop);
         return 'stopped';
       }
+      case 'check_in': {
+        // The chime (or light) on the serial device; its button answers with a line.
+        const serial = config.sensors.find((s) => s.type === 'serial' && s.checkIn !== undefined);
+        const checkIn = serial?.type === 'serial' ? serial.checkIn : undefined;
+        const device = sensors.find((sensor) => sensor.name === serial?.name);
+        if (!checkIn || !device?.write || !device.onLine) throw new Error('no check-in button on this node');
+        const minutes = command.args.minutes ?? 5;
+        const started = Date.now();
+        const answered = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => finish(false), minutes * 60_000);
+          const unsubscribe = device.onLine!((line) => {
+            if (line.trim().toLowerCase() === checkIn.answer.trim().toLowerCase()) finish(true);
+          });
+          signal.addEventListener('abort', () => finish(false), { once: true });
+          function finish(ok: boolean) {
+            clearTimeout(timer);
+            unsubscribe();
+            resolve(ok);
+          }
+        });
+        await device.write(checkIn.prompt);
+        if (!(await answered)) throw new Error(`not answered within ${minutes} min`);
+        return `answered after ${Math.round((Date.now() - started) / 1000)} s`;
+      }
       case 'restart':
         // systemd (Restart=always) starts the agent again; the result goes first.
         setTimeout(() => process.kill(process.pid, 'SIGTERM'), 500);
@@ -216,6 +240,24 @@ export function startAgent(options: {
     }
   }
 
+  /** Commands in progress: the hub sends an unfinished command again on every poll. */
+  const inProgress = new Set<number>();
+
+  async function runCommand(command: NodeCommand) {
+    inProgress.add(command.id);
+    let result: 'done' | 'failed' = 'done';
+    let detail: string;
+    try {
+      detail = await execute(command);
+    } catch (error) {
+      result = 'failed';
+      detail = (error as Error).message;
+    }
+    outbox.finishCommand(command.id, result, detail);
+    inProgress.delete(command.id);
+    await report(command.id, result, detail);
+  }
+
   async function commandLoop() {
     for (const left of outbox.unreported()) await report(left.id, left.result, left.detail);
     while (!signal.aborted) {
@@ -236,6 +278,7 @@ export function startAgent(options: {
         continue;
       }
       for (const command of commands) {
+        if (inProgress.has(command.id)) continue;
         if (!outbox.claimCommand(command.id, command.kind)) {
           // Seen before: run, or cut short by a crash. Never again; tell the hub what is known.
           const known = outbox.commandOutcome(command.id);
@@ -252,16 +295,9 @@ export function startAgent(options: {
           continue;
         }
         log.info(`command ${command.id}: ${command.kind}`);
-        let result: 'done' | 'failed' = 'done';
-        let detail: string;
-        try {
-          detail = await execute(command);
-        } catch (error) {
-          result = 'failed';
-          detail = (error as Error).message;
-        }
-        outbox.finishCommand(command.id, result, detail);
-        await report(command.id, result, detail);
+        const run = runCommand(command);
+        // A check-in waits minutes for its button: other commands (stop rocking!) must not wait behind it.
+        if (command.kind !== 'check_in') await run;
       }
     }
   }

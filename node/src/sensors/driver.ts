@@ -20,6 +20,11 @@ export const serialSensorSchema = z
       .object({ rock: z.string().default('servo\n'), stop: z.string().default('stop\n') })
       .strict()
       .optional(),
+    /** A safety check-in on this device: `prompt` is written (a chime, a blinking light), `answer` is the line its button sends. */
+    checkIn: z
+      .object({ prompt: z.string().default('chime\n'), answer: z.string().min(1).default('button') })
+      .strict()
+      .optional(),
   })
   .strict();
 export type SerialSensorConfig = z.infer<typeof serialSensorSchema>;
@@ -58,4 +63,6 @@ export interface SensorDriver {
   health(): SensorHealth;
   /** Drivers that can drive something (the cradle's motor) take lines. */
   write?(line: string): Promise<void>;
+  /** Drivers that hear text lines (a button's message) let commands wait for one; returns the unsubscribe. */
+  onLine?(listener: (line: string) => void): () => void;
 }

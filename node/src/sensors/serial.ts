@@ -17,6 +17,7 @@ export function serialSensor(config: SerialSensorConfig, now: () => number = Dat
   let lastError: string | null = 'not opened yet';
   let lastReadingAt = 0;
   let ignoredLines = 0;
+  const lineListeners = new Set<(line: string) => void>();
 
   function scheduleOpen(delayMs: number) {
     clearTimeout(retry);
@@ -37,6 +38,7 @@ export function serialSensor(config: SerialSensorConfig, now: () => number = Dat
       lastError = null;
       candidate.on('data', (chunk: Buffer) => {
         for (const line of splitter.push(chunk)) {
+          for (const listener of [...lineListeners]) listener(line);
           const value = numberInLine(line);
           if (value === null || value < config.min || value > config.max) {
             ignoredLines++;
@@ -82,6 +84,10 @@ export function serialSensor(config: SerialSensorConfig, now: () => number = Dat
             ? { detail: `${ignoredLines} lines not understood` }
             : {}),
       };
+    },
+    onLine(listener) {
+      lineListeners.add(listener);
+      return () => lineListeners.delete(listener);
     },
     async write(line) {
       const target = port;
