@@ -368,6 +368,28 @@ test('a node camera records onto the NAS the node mounts; the hub indexes what i
   assert.equal(file.status, 200);
   assert.ok((await file.arrayBuffer()).byteLength > 1000);
 
+  // "Take a photo" from the household: the newest picture of the node's camera lands in its gallery.
+  const capture = await api(`/api/nodes/${nodeId}/commands`, {
+    method: 'POST',
+    body: { kind: 'capture_photo' },
+  });
+  const captured = await waitFor(
+    'the photo command done',
+    async () => {
+      const command = (await api(`/api/nodes/${nodeId}`)).body.commands.find(
+        (c: { id: number }) => c.id === capture.body.command.id,
+      );
+      return command.state === 'done' || command.state === 'failed' ? command : undefined;
+    },
+    30_000,
+  );
+  assert.equal(captured.state, 'done', captured.detail);
+  assert.match(captured.detail, /^photo \d+ of nursery-cam$/);
+  const photoId = Number(captured.detail.split(' ')[1]);
+  const photo = (await api(`/api/photos/${photoId}`)).body.photo;
+  assert.equal(photo.cameraId, 'nursery-cam');
+  assert.equal(photo.wakeReason, 'command');
+
   // The node's NAS goes away: segments go to its spool, the hub hears of none.
   rmSync(mount);
   await new Promise((resolve) => setTimeout(resolve, 6_000));

@@ -216,6 +216,31 @@ export function startAgent(options: {
         // systemd (Restart=always) starts the agent again; the result goes first.
         setTimeout(() => process.kill(process.pid, 'SIGTERM'), 500);
         return 'restarting';
+      case 'capture_photo': {
+        const running = await cameras;
+        const shot = running ? await running.snapshot() : null;
+        if (!shot) throw new Error(running ? 'no camera picture yet' : 'no camera on this node');
+        // Into the camera's gallery, like a battery camera's burst of one.
+        const form = new FormData();
+        form.append('photo', new Blob([new Uint8Array(shot.jpeg)], { type: 'image/jpeg' }), 'snapshot.jpg');
+        form.append(
+          'meta',
+          JSON.stringify({
+            burstId: `cmd-${command.id}`,
+            seq: 0,
+            capturedAt: shot.at,
+            wakeReason: 'command',
+          }),
+        );
+        const response = await fetch(new URL('/api/device/photos', state.hubUrl), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${state.token}` },
+          body: form,
+          signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
+        });
+        const stored = await bodyOf<{ photos: { id: number }[] }>(response);
+        return `photo ${stored.photos[0]?.id} of ${shot.cameraId}`;
+      }
       default:
         throw new Error(`${command.kind} needs hardware this node does not have`);
     }

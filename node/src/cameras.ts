@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import {
   MediaError,
   probeSegment,
   type RecorderHandle,
+  segmentLastKeyframe,
   startRecorder,
   trimToLastFragment,
 } from '@hearth/hub/media';
@@ -70,6 +71,8 @@ export async function startCameras(options: {
   const errors = new Map<string, string>();
   let stopping = false;
   let reporting: Promise<void> | null = null;
+  /** Each camera's newest finished segment, wherever it was placed: what capture_photo takes a frame from. */
+  const newest = new Map<string, { file: string; size: number; initBytes: number; endAt: number }>();
 
   /** Reports every placed segment the hub has not taken yet, oldest first; stops at the first "later". */
   function reportPending() {
@@ -90,14 +93,27 @@ export async function startCameras(options: {
   async function finalize(file: string) {
     const name = parseSegmentName(path.basename(file));
     if (!name || !existsSync(file)) return;
+    let probe: Awaited<ReturnType<typeof probeSegment>>;
     try {
-      const probe = await probeSegment(file);
-      if (!probe.complete) await trimToLastFragment(file);
+      probe = await probeSegment(file);
+      if (!probe.complete) {
+        await trimToLastFragment(file);
+        probe = { ...probe, bytes: probe.playableBytes };
+      }
     } catch (error) {
       if (error instanceof MediaError && error.code === 'unreadable') return unlinkSync(file);
       throw error;
     }
     const placed = await transfer.place(file, segmentRelPath(path.basename(file), name));
+    newest.set(name.cameraId, {
+      file: path.join(
+        placed.location === 'nas' ? storage.nasDir : path.join(storage.stateDir, 'spool'),
+        placed.relPath,
+      ),
+      size: probe.bytes,
+      initBytes: probe.initHeaderBytes,
+      endAt: name.startAt + probe.durationMs,
+    });
     if (placed.location === 'nas') {
       outbox.segmentPlaced(placed.relPath);
       void reportPending();
@@ -164,6 +180,24 @@ export async function startCameras(options: {
       }));
     },
     nasHealthy: () => guard.current().healthy,
+    /**
+     * A photo now: the last keyframe of the camera's newest finished segment (at most one segment old), as a
+     * JPEG, with the time it shows. Null before the first segment is finished.
+     */
+    async snapshot(cameraId?: string): Promise<{ cameraId: string; jpeg: Buffer; at: number } | null> {
+      const id = cameraId ?? options.cameras[0]?.id;
+      const segment = id ? newest.get(id) : undefined;
+      if (!id || !segment) return null;
+      const jpeg = await segmentLastKeyframe(
+        {
+          read: ({ start, end }) => createReadStream(segment.file, { start, end }),
+          size: segment.size,
+          initBytes: segment.initBytes,
+        },
+        { quality: 3 },
+      );
+      return { cameraId: id, jpeg, at: segment.endAt };
+    },
     async stop() {
       stopping = true;
       clearInterval(retry);
