@@ -22,10 +22,15 @@ function formatter(
 }
 
 /** A UTC ISO string from the API, shown in the household's time zone. */
-export function formatDateTime(iso: string | null | undefined, locale: Locale, timeZone: string): string {
-  if (!iso) return '';
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
+/** An ISO timestamp or epoch milliseconds (the API uses both). */
+export function formatDateTime(
+  when: string | number | null | undefined,
+  locale: Locale,
+  timeZone: string,
+): string {
+  if (when === null || when === undefined || when === '') return '';
+  const date = new Date(when);
+  if (Number.isNaN(date.getTime())) return String(when);
   return formatter(locale, timeZone, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
 

@@ -4,12 +4,12 @@ import { useLocale } from './i18n';
 import { currentTimeZone, settingsStore } from './session';
 import { useStore } from './store';
 
-/** Formats API timestamps (UTC ISO) in the household's time zone and the UI language. */
-export function useFormatTime(): (iso: string | null | undefined) => string {
+/** Formats API timestamps (UTC ISO or epoch ms) in the household's time zone and the UI language. */
+export function useFormatTime(): (when: string | number | null | undefined) => string {
   const locale = useLocale();
   useStore(settingsStore);
   const zone = currentTimeZone();
-  return (iso) => formatDateTime(iso, locale, zone);
+  return (when) => formatDateTime(when, locale, zone);
 }
 
 export function usePageTitle(title: string): void {

@@ -95,6 +95,26 @@ export function createNodeService(deps: {
     .onConflictDoUpdate({ target: nodeStatus.deviceId, set: { ackedSeq: sql`excluded.acked_seq` } })
     .prepare();
 
+  /** Nodes (all, or one) with their latest heartbeat and how far their readings are acknowledged. */
+  function summaries(id?: number) {
+    return db
+      .select({ device: devices, status: nodeStatus })
+      .from(devices)
+      .leftJoin(nodeStatus, eq(nodeStatus.deviceId, devices.id))
+      .where(and(eq(devices.kind, 'node'), id === undefined ? undefined : eq(devices.id, id)))
+      .orderBy(devices.id)
+      .all()
+      .map(({ device, status }) => ({
+        id: device.id,
+        name: device.name,
+        status: device.status,
+        lastSeenAt: device.lastSeenAt,
+        heartbeat: (status?.heartbeat ?? null) as Heartbeat | null,
+        heartbeatAt: status?.heartbeatAt ?? null,
+        ackedSeq: status?.ackedSeq ?? 0,
+      }));
+  }
+
   function nodeRow(id: number) {
     const row = deviceById.get({ id });
     if (row?.kind !== 'node') throw notFound('Node');
@@ -323,28 +343,11 @@ export function createNodeService(deps: {
       return deps.devices.markSilentOffline(3 * heartbeatSeconds * 1000, 'node');
     },
 
-    list() {
-      return db
-        .select({ device: devices, status: nodeStatus })
-        .from(devices)
-        .leftJoin(nodeStatus, eq(nodeStatus.deviceId, devices.id))
-        .where(eq(devices.kind, 'node'))
-        .orderBy(devices.id)
-        .all()
-        .map(({ device, status }) => ({
-          id: device.id,
-          name: device.name,
-          status: device.status,
-          lastSeenAt: device.lastSeenAt,
-          heartbeat: (status?.heartbeat ?? null) as Heartbeat | null,
-          heartbeatAt: status?.heartbeatAt ?? null,
-          ackedSeq: status?.ackedSeq ?? 0,
-        }));
-    },
+    list: () => summaries(),
 
     detail(id: number) {
       nodeRow(id);
-      const node = this.list().find((n) => n.id === id)!;
+      const [node] = summaries(id);
       const commands = db
         .select()
         .from(nodeCommands)

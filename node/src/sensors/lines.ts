@@ -7,7 +7,6 @@ export class LineSplitter {
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
   /** Lines longer than this are dropped whole (counted); the stream resumes after the next newline. */
   constructor(private readonly maxLength = 256) {}
-  overlong = 0;
   private skipping = false;
 
   push(chunk: Uint8Array): string[] {
@@ -24,7 +23,6 @@ export class LineSplitter {
     if (this.buffer.length > this.maxLength) {
       this.buffer = '';
       this.skipping = true;
-      this.overlong++;
     }
     return lines;
   }

@@ -71,7 +71,7 @@ function StatusFacts({ state }: { state: CameraDeviceState }) {
         {status.lastWakeAt === null || status.lastWakeReason === null
           ? unknown
           : t('cameraDevice.wokeAt', {
-              time: formatTime(new Date(status.lastWakeAt).toISOString()),
+              time: formatTime(status.lastWakeAt),
               reason: wakeReasonText(status.lastWakeReason, t),
             })}
       </dd>
@@ -86,7 +86,7 @@ function StatusFacts({ state }: { state: CameraDeviceState }) {
           <dd data-testid="ble-presence">
             {status.bleSeenAt === null
               ? t('cameraDevice.bleNever')
-              : t('cameraDevice.bleSeen', { time: formatTime(new Date(status.bleSeenAt).toISOString()) })}
+              : t('cameraDevice.bleSeen', { time: formatTime(status.bleSeenAt) })}
           </dd>
         </>
       ) : null}
@@ -135,8 +135,7 @@ function PendingCommands({
         <ul class="plain-list" data-testid="pending-commands">
           {state.pendingCommands.map((command) => (
             <li key={command.id}>
-              {t(`cameraDevice.command.${command.kind}` as MessageKey)} ·{' '}
-              {formatTime(new Date(command.createdAt).toISOString())}
+              {t(`cameraDevice.command.${command.kind}` as MessageKey)} · {formatTime(command.createdAt)}
               {command.firstSentAt ? <span class="muted"> · {t('cameraDevice.sent')}</span> : null}
             </li>
           ))}
@@ -149,7 +148,7 @@ function PendingCommands({
             {state.recentCommands.map((command) => (
               <li key={command.id}>
                 {t(`cameraDevice.command.${command.kind}` as MessageKey)} ·{' '}
-                {formatTime(new Date(command.ackedAt ?? command.createdAt).toISOString())}
+                {formatTime(command.ackedAt ?? command.createdAt)}
                 {command.deliveredVia ? (
                   <span class="muted"> · {t(`cameraDevice.via.${command.deliveredVia}` as MessageKey)}</span>
                 ) : null}

@@ -61,7 +61,7 @@ function CameraDetails({ camera }: { camera: Camera }) {
       {recorder && recorder.state !== 'disabled' ? (
         <div>
           <dt>{t('camera.since')}</dt>
-          <dd>{formatTime(new Date(recorder.since).toISOString())}</dd>
+          <dd>{formatTime(recorder.since)}</dd>
         </div>
       ) : null}
       {recorder?.restarts ? (

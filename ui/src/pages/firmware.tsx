@@ -101,7 +101,7 @@ function ImageCard({ image, onWithdrawn }: { image: FirmwareImage; onWithdrawn: 
       <p class="row-meta">
         <span>{image.fileName}</span>
         <span>{formatBytes(image.size, locale)}</span>
-        <span>{formatTime(new Date(image.createdAt).toISOString())}</span>
+        <span>{formatTime(image.createdAt)}</span>
         <code title={image.sha256}>SHA-256 {image.sha256.slice(0, 16)}…</code>
       </p>
       {image.notes ? <p>{image.notes}</p> : null}
@@ -126,7 +126,7 @@ function ImageCard({ image, onWithdrawn }: { image: FirmwareImage; onWithdrawn: 
                   {rollout.detail ? <span class="muted"> · {rollout.detail}</span> : null}
                 </td>
                 <td>{rollout.fromVersion ?? '—'}</td>
-                <td>{formatTime(new Date(rollout.updatedAt).toISOString())}</td>
+                <td>{formatTime(rollout.updatedAt)}</td>
               </tr>
             ))}
           </tbody>

@@ -19,7 +19,6 @@ import { useFormatTime, usePageTitle } from '../hooks';
 import { type MessageKey, useLocale, useT } from '../i18n';
 import { useLive } from '../live';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Reading kinds with a name in both languages; others are shown as the node sent them. */
 const KNOWN_KINDS = new Set(['temperature', 'crying', 'direction', 'door', 'motion', 'button', 'battery']);
 
@@ -38,7 +37,7 @@ function AddNode({ onDone }: { onDone: () => void }) {
         </p>
         <p>{t('nodes.codeHowTo')}</p>
         <pre class="command-line">{`hearth-node enrol --hub ${location.origin} --code ${made.code}`}</pre>
-        <p class="muted">{t('nodes.codeExpires', { time: formatTime(iso(made.expiresAt)) })}</p>
+        <p class="muted">{t('nodes.codeExpires', { time: formatTime(made.expiresAt) })}</p>
         <div class="actions">
           <button type="button" class="btn" onClick={onDone}>
             {t('common.close')}
@@ -84,11 +83,15 @@ function NodeFacts({ node }: { node: EdgeNode }) {
   const formatTime = useFormatTime();
   const beat = node.heartbeat;
   if (!beat) return <p class="muted">{t('nodes.noHeartbeat')}</p>;
-  const percent = (free: number, total: number) => (total ? Math.round((free / total) * 100) : 0);
+  const free = (bytes: number, total: number) =>
+    t('nodes.free', {
+      free: formatBytes(bytes, locale),
+      percent: total ? Math.round((bytes / total) * 100) : 0,
+    });
   return (
     <dl class="pairs" data-testid="node-facts">
       <dt>{t('nodes.lastHeartbeat')}</dt>
-      <dd>{node.heartbeatAt ? formatTime(iso(node.heartbeatAt)) : '—'}</dd>
+      <dd>{node.heartbeatAt ? formatTime(node.heartbeatAt) : '—'}</dd>
       <dt>{t('nodes.version')}</dt>
       <dd>{beat.version}</dd>
       <dt>{t('nodes.cpu')}</dt>
@@ -98,27 +101,12 @@ function NodeFacts({ node }: { node: EdgeNode }) {
           : t('nodes.cpuTemperature', { celsius: beat.cpuTemperatureC, load: beat.load1 })}
       </dd>
       <dt>{t('nodes.memory')}</dt>
-      <dd>
-        {t('nodes.free', {
-          free: formatBytes(beat.memory.availableBytes, locale),
-          percent: percent(beat.memory.availableBytes, beat.memory.totalBytes),
-        })}
-      </dd>
+      <dd>{free(beat.memory.availableBytes, beat.memory.totalBytes)}</dd>
       <dt>{t('nodes.disk')}</dt>
-      <dd>
-        {t('nodes.free', {
-          free: formatBytes(beat.disks.state.freeBytes, locale),
-          percent: percent(beat.disks.state.freeBytes, beat.disks.state.totalBytes),
-        })}
-      </dd>
+      <dd>{free(beat.disks.state.freeBytes, beat.disks.state.totalBytes)}</dd>
       <dt>{t('nodes.nas')}</dt>
       <dd>
-        {beat.disks.nas
-          ? t('nodes.free', {
-              free: formatBytes(beat.disks.nas.freeBytes, locale),
-              percent: percent(beat.disks.nas.freeBytes, beat.disks.nas.totalBytes),
-            })
-          : t('nodes.nasNone')}
+        {beat.disks.nas ? free(beat.disks.nas.freeBytes, beat.disks.nas.totalBytes) : t('nodes.nasNone')}
       </dd>
       <dt>{t('nodes.clock')}</dt>
       <dd>
@@ -191,7 +179,7 @@ export function NodesPage() {
                 <p class="row-meta">
                   <span>
                     {node.heartbeatAt
-                      ? t('nodes.heardAt', { time: formatTime(iso(node.heartbeatAt)) })
+                      ? t('nodes.heardAt', { time: formatTime(node.heartbeatAt) })
                       : t('nodes.noHeartbeat')}
                   </span>
                   {node.heartbeat ? (
@@ -265,7 +253,7 @@ function Commands({ nodeId, commands }: { nodeId: number; commands: NodeCommandV
         <ul class="plain-list" data-testid="node-commands">
           {commands.map((command) => (
             <li key={command.id}>
-              {t(COMMAND_LABEL[command.kind])} · {formatTime(iso(command.createdAt))} ·{' '}
+              {t(COMMAND_LABEL[command.kind])} · {formatTime(command.createdAt)} ·{' '}
               <span class={`badge command-${command.state}`}>
                 {t(`nodes.state.${command.state}` as MessageKey)}
               </span>
@@ -330,7 +318,7 @@ export function NodePage({ id }: { id: string }) {
                       : reading.kind}
                   </td>
                   <td>{reading.value ?? reading.state}</td>
-                  <td>{formatTime(iso(reading.at))}</td>
+                  <td>{formatTime(reading.at)}</td>
                 </tr>
               ))}
             </tbody>

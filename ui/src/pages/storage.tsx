@@ -27,7 +27,6 @@ import { useLive } from '../live';
 const GB = 1000 ** 3;
 const DAY = 86_400_000;
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const gigabytes = (bytes: number) => String(Number((bytes / GB).toFixed(2)));
 
 function categoryName(name: string, t: Translate): string {
@@ -65,7 +64,7 @@ function NasCard({ status }: { status: StorageStatus }) {
           </>
         ) : null}
         <dt>{t('storagePage.checked')}</dt>
-        <dd>{formatTime(iso(nas.checkedAt))}</dd>
+        <dd>{formatTime(nas.checkedAt)}</dd>
         <dt>{t('storagePage.spool')}</dt>
         <dd>
           {t('storagePage.spoolUse', {
@@ -126,7 +125,7 @@ function UsageCard({ status, names }: { status: StorageStatus; names: Map<string
                   </div>
                 </td>
                 <td>{formatBytes(camera.usedBytes, locale)}</td>
-                <td>{camera.oldest === null ? '—' : formatTime(iso(camera.oldest))}</td>
+                <td>{camera.oldest === null ? '—' : formatTime(camera.oldest)}</td>
                 <td>
                   {camera.oldest === null
                     ? '—'
@@ -384,13 +383,13 @@ function Deletions({ deletions, names }: { deletions: RetentionDeletion[]; names
           <tbody>
             {deletions.map((item) => (
               <tr key={item.id}>
-                <td>{formatTime(iso(item.at))}</td>
+                <td>{formatTime(item.at)}</td>
                 <td>
                   {item.category === 'recordings'
                     ? (names.get(item.cameraId) ?? item.cameraId)
                     : `${categoryName(item.category, t)} ${names.get(item.cameraId) ?? item.cameraId}`}
                 </td>
-                <td>{formatTime(iso(item.startAt))}</td>
+                <td>{formatTime(item.startAt)}</td>
                 <td>{formatBytes(item.bytes, locale)}</td>
                 <td>{t(`storagePage.reason.${item.reason}` as MessageKey)}</td>
               </tr>
