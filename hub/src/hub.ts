@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import { createCameraService } from './cameras/cameras.service.js';
 import { createMjpegSources } from './cameras/mjpeg-sources.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
+import { readOrCreateSecret } from './config/secret-file.js';
 import { registerDatabaseBackups } from './db/backup-schedule.js';
 import { closeDatabase, databasePath, openDatabase } from './db/client.js';
 import { createDeviceService } from './devices/devices.service.js';
@@ -203,6 +205,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     devices,
     systemEvents,
     heartbeatSeconds: config.nodes.heartbeatSeconds,
+    cameras,
+    liveSecret: readOrCreateSecret(config.secretsDir, 'node-live.key', () => randomBytes(32)),
   });
   loops.register({
     name: 'nodes.offline',

@@ -341,6 +341,7 @@ test('a node camera records onto the NAS the node mounts; the hub indexes what i
     JSON.stringify({
       nasDir: mount,
       nasRequireMount: false,
+      live: { host: '127.0.0.1', port: 0 },
       cameras: [{ id: 'nursery-cam', source: { type: 'demo', label: 'Nursery' }, segmentSeconds: 2 }],
     }),
   );
@@ -367,6 +368,33 @@ test('a node camera records onto the NAS the node mounts; the hub indexes what i
   });
   assert.equal(file.status, 200);
   assert.ok((await file.arrayBuffer()).byteLength > 1000);
+
+  // Live: the node offered its feed in a heartbeat; the hub reads it with the node's key and serves the
+  // household fragmented MP4 like any H.264 camera. The key never shows in the camera's API.
+  const live = await waitFor(
+    'the node camera watchable live',
+    async () => {
+      const answer = await api('/api/cameras/nursery-cam/live');
+      return answer.status === 200 ? answer.body : undefined;
+    },
+    30_000,
+    500,
+  );
+  assert.equal(live.kind, 'mp4');
+  assert.match(live.codec, /^avc1\./);
+  const watching = await fetch(`http://127.0.0.1:${port}${live.url}`, { headers: { cookie } });
+  assert.equal(watching.status, 200);
+  const reader = watching.body!.getReader();
+  const { value: firstChunk } = await reader.read();
+  await reader.cancel();
+  assert.equal(Buffer.from(firstChunk!).subarray(4, 8).toString('latin1'), 'ftyp');
+  assert.match(
+    (await api('/api/cameras/nursery-cam')).body.camera.sourceUrl,
+    /^http:\/\/hub:\*\*\*@127\.0\.0\.1:\d+\//,
+  );
+  const feedPort = (await api(`/api/nodes/${nodeId}`)).body.node.heartbeat.live.port;
+  const direct = await fetch(`http://127.0.0.1:${feedPort}/cameras/nursery-cam/live.ts`);
+  assert.equal(direct.status, 401, 'the node serves nobody without the hub’s key');
 
   // "Take a photo" from the household: the newest picture of the node's camera lands in its gallery.
   const capture = await api(`/api/nodes/${nodeId}/commands`, {

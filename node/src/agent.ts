@@ -3,6 +3,7 @@ import type { NodeCommand } from '@hearth/hub/protocol';
 import pRetry, { AbortError } from 'p-retry';
 import { startCameras } from './cameras.js';
 import type { NodeConfig } from './config.js';
+import { startCameraFeeds } from './feeds.js';
 import { machineHealth } from './health.js';
 import { bodyOf, HubRefused, hubClient, type NodeState } from './hub-link.js';
 import { openOutbox } from './outbox.js';
@@ -67,33 +68,44 @@ export function startAgent(options: {
   const sensors: SensorDriver[] = config.sensors.map((sensor) =>
     sensor.type === 'serial' ? serialSensor(sensor) : detectorSensor(sensor),
   );
-  // A camera set-up that fails (no ffmpeg, no fs worker) leaves the sensors and the link running.
-  const cameras = config.cameras.length
-    ? startCameras({
-        cameras: config.cameras,
-        storage: {
-          stateDir,
-          nasDir: config.nasDir!,
-          nasRequireMount: config.nasRequireMount,
-          spoolQuotaBytes: config.spoolQuotaBytes,
-        },
-        outbox,
-        log,
-        report: async (relPath) => {
-          try {
-            await bodyOf(await client.device.segments.$post({ json: { relPath } }, { init: { signal } }));
-            return 'done';
-          } catch (error) {
-            if (!(error instanceof HubRefused)) return 'retry'; // the hub or its NAS away: later
-            log.warn(`segment ${relPath} refused by the hub: ${error.message}`);
-            return 'done';
-          }
-        },
-      }).catch((error: Error) => {
-        log.warn(`cameras not started: ${error.message}`);
+  // A camera set-up that fails (port taken, no fs worker) leaves the sensors and the link running.
+  const feeds = config.cameras.length
+    ? startCameraFeeds({ cameras: config.cameras, ...config.live, log }).catch((error: Error) => {
+        log.warn(`camera feeds not started: ${error.message}`);
         return null;
       })
-    : null;
+    : Promise.resolve(null);
+  const cameras = feeds
+    .then((running) =>
+      running
+        ? startCameras({
+            cameras: config.cameras,
+            storage: {
+              stateDir,
+              nasDir: config.nasDir!,
+              nasRequireMount: config.nasRequireMount,
+              spoolQuotaBytes: config.spoolQuotaBytes,
+            },
+            outbox,
+            feeds: running,
+            log,
+            report: async (relPath) => {
+              try {
+                await bodyOf(await client.device.segments.$post({ json: { relPath } }, { init: { signal } }));
+                return 'done';
+              } catch (error) {
+                if (!(error instanceof HubRefused)) return 'retry'; // the hub or its NAS away: later
+                log.warn(`segment ${relPath} refused by the hub: ${error.message}`);
+                return 'done';
+              }
+            },
+          })
+        : null,
+    )
+    .catch((error: Error) => {
+      log.warn(`cameras not started: ${error.message}`);
+      return null;
+    });
   let wakeSender: (() => void) | null = null;
   let droppedWarned = 0;
 
@@ -141,16 +153,19 @@ export function startAgent(options: {
   async function heartbeatLoop() {
     while (!signal.aborted) {
       try {
+        const liveFeeds = await feeds;
         const body = {
           version: NODE_VERSION,
           ...(await machineHealth(stateDir, config.nasDir)),
           sensors: sensors.map((sensor) => sensor.health()),
           cameras: (await cameras)?.health() ?? [],
           outbox: { pending: outbox.stats().pending, dropped: outbox.stats().dropped },
+          ...(liveFeeds ? { live: { port: liveFeeds.port } } : {}),
         };
-        const answer = await bodyOf<{ intervalSeconds: number }>(
+        const answer = await bodyOf<{ intervalSeconds: number; liveKey?: string }>(
           await client.device.heartbeat.$post({ json: body }, { init: { signal } }),
         );
+        if (answer.liveKey) liveFeeds?.setHubKey(answer.liveKey);
         // The hub says how often it expects us: it is the one counting missed heartbeats.
         interval = answer.intervalSeconds;
       } catch (error) {
@@ -337,7 +352,7 @@ export function startAgent(options: {
       await Promise.allSettled([
         ...loops,
         ...sensors.map((sensor) => sensor.stop()),
-        cameras?.then((running) => running?.stop()),
+        cameras.then((running) => running?.stop()).then(() => feeds.then((running) => running?.stop())),
       ]);
       outbox.close();
     },

@@ -12,8 +12,15 @@ import { parseSegmentName, segmentRelPath } from '@hearth/hub/protocol';
 import { createFsWorker, createNasGuard, createSpool, createTransfer } from '@hearth/hub/storage';
 import { z } from 'zod';
 import type { AgentLog } from './agent.js';
+import type { CameraFeeds } from './feeds.js';
 import type { Outbox } from './outbox.js';
 import type { SensorHealth } from './sensors/driver.js';
+
+const frameShape = {
+  width: z.number().int().min(160).max(1920).multipleOf(2).default(1280),
+  height: z.number().int().min(120).max(1080).multipleOf(2).default(720),
+  fps: z.number().int().min(1).max(30).default(15),
+};
 
 export const nodeCameraSchema = z
   .object({
@@ -21,8 +28,28 @@ export const nodeCameraSchema = z
     id: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/),
     source: z.discriminatedUnion('type', [
       z.object({ type: z.literal('demo'), label: z.string().max(40).default('Edge node') }).strict(),
-      /** H.264 over RTSP or HTTP (a Pi camera through rpicam-vid or MediaMTX), copied, not re-encoded. */
+      /** H.264 over RTSP or HTTP (an IP camera, MediaMTX), copied, not re-encoded. */
       z.object({ type: z.literal('stream'), url: z.string().url() }).strict(),
+      /** A USB camera (V4L2) through ffmpeg: H.264 from the camera is copied, MJPEG or raw is encoded once. */
+      z
+        .object({
+          type: z.literal('v4l2'),
+          device: z
+            .string()
+            .regex(/^\/dev\/[\w./-]+$/, 'a device under /dev')
+            .default('/dev/video0'),
+          inputFormat: z.enum(['h264', 'mjpeg', 'yuyv422']).default('mjpeg'),
+          ...frameShape,
+        })
+        .strict(),
+      /** The Raspberry Pi camera through rpicam-vid (libcamera-vid on older systems), H.264 from its encoder. */
+      z
+        .object({
+          type: z.literal('rpicam'),
+          command: z.string().min(1).default('rpicam-vid'),
+          ...frameShape,
+        })
+        .strict(),
     ]),
     segmentSeconds: z.number().int().min(1).max(300).default(60),
   })
@@ -47,6 +74,8 @@ export async function startCameras(options: {
   cameras: NodeCameraConfig[];
   storage: CameraStorageConfig;
   outbox: Outbox;
+  /** Where each camera's one capture is read from (feeds.ts). */
+  feeds: CameraFeeds;
   report: (relPath: string) => Promise<'done' | 'retry'>;
   log: AgentLog;
 }) {
@@ -120,23 +149,26 @@ export async function startCameras(options: {
     }
   }
 
-  function record(camera: NodeCameraConfig, attempt = 0) {
+  /** Recorder restarts since the camera's last finished segment. */
+  const failures = new Map<string, number>();
+
+  function record(camera: NodeCameraConfig) {
     if (stopping) return;
     const handle = startRecorder(
       {
-        input:
-          camera.source.type === 'demo'
-            ? { kind: 'demo', label: camera.source.label }
-            : { kind: 'stream', url: camera.source.url },
+        // The capture is local: a second of probing is plenty (and shorter than any segment).
+        input: { kind: 'stream', url: options.feeds.localUrl(camera.id), analyzeDurationMs: 1000 },
         segmentSeconds: camera.segmentSeconds,
         stagingDir: staging,
         cameraId: camera.id,
       },
       {
-        onSegment: (file) =>
+        onSegment: (file) => {
+          failures.delete(camera.id);
           void finalize(file).catch((error: Error) =>
             log.warn(`segment ${path.basename(file)}: ${error.message}`),
-          ),
+          );
+        },
       },
     );
     recorders.set(camera.id, handle);
@@ -144,8 +176,10 @@ export async function startCameras(options: {
     void handle.exited.then((exit) => {
       if (stopping) return;
       errors.set(camera.id, exit.lastError ?? `ffmpeg exited (${exit.code ?? exit.signal})`);
-      // Back off up to a minute; a camera that comes back records again by itself.
-      setTimeout(() => record(camera, attempt + 1), Math.min(60_000, 1000 * 2 ** attempt));
+      // The capture has its own back-off; this one only spares a loop while the capture is down.
+      const attempt = failures.get(camera.id) ?? 0;
+      failures.set(camera.id, attempt + 1);
+      setTimeout(() => record(camera), Math.min(10_000, 1000 * 2 ** attempt));
     });
   }
 
@@ -172,12 +206,17 @@ export async function startCameras(options: {
 
   return {
     health(): SensorHealth[] {
-      return options.cameras.map((camera) => ({
-        name: camera.id,
-        kind: camera.source.type,
-        healthy: !errors.has(camera.id),
-        ...(errors.has(camera.id) ? { detail: errors.get(camera.id)!.slice(0, 200) } : {}),
-      }));
+      return options.cameras.map((camera) => {
+        // The capture's own error says more (a missing device) than the recorder's (no data).
+        const capture = options.feeds.health(camera.id);
+        const detail = capture.detail ?? errors.get(camera.id);
+        return {
+          name: camera.id,
+          kind: camera.source.type,
+          healthy: capture.healthy && !errors.has(camera.id),
+          ...(detail ? { detail: detail.slice(0, 200) } : {}),
+        };
+      });
     },
     nasHealthy: () => guard.current().healthy,
     /**

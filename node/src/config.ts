@@ -14,6 +14,17 @@ export const nodeConfigSchema = z
     sensors: z.array(sensorSchema).default([]),
     /** This node's cameras: recorded onto `nasDir` (required with cameras), spooled locally while it is away. */
     cameras: z.array(nodeCameraSchema).max(4).default([]),
+    /**
+     * Where the node serves its camera feeds on the LAN: the hub (with its per-node key) reads them and fans
+     * them out to the household; the node's own recorder reads them on loopback. Port 0: any free port.
+     */
+    live: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8081),
+      })
+      .strict()
+      .prefault({}),
     /** False only where the NAS is a plain folder (a laptop, tests). */
     nasRequireMount: z.boolean().default(true),
     spoolQuotaBytes: z

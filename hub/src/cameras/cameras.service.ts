@@ -1,4 +1,4 @@
-import { asc, count, eq } from 'drizzle-orm';
+import { and, asc, count, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
@@ -180,6 +180,24 @@ export function createCameraService(deps: {
       db.update(cameras).set(next).where(eq(cameras.id, id)).run();
       changed(id, 'updated');
       return toApi(next);
+    },
+
+    /**
+     * Points a node's cameras at its feed (`feedUrl(cameraId)`), from its heartbeat: the node's address can
+     * change (DHCP) and the hub learns it only from there. Unchanged URLs are left alone.
+     */
+    setNodeFeeds(deviceId: number, feedUrl: (cameraId: string) => string): void {
+      const rows = db
+        .select()
+        .from(cameras)
+        .where(and(eq(cameras.kind, 'node'), eq(cameras.deviceId, deviceId)))
+        .all();
+      for (const row of rows) {
+        const url = feedUrl(row.id);
+        if (row.sourceUrl === url) continue;
+        db.update(cameras).set({ sourceUrl: url }).where(eq(cameras.id, row.id)).run();
+        changed(row.id, 'updated');
+      }
     },
 
     remove(id: string): void {

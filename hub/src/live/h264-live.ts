@@ -65,7 +65,9 @@ export interface H264LiveOptions {
 /** How a camera is watched live as H.264, or null when it is not (MJPEG cameras, nodes). */
 export function liveInputFor(camera: Pick<CameraRow, 'kind' | 'name' | 'sourceUrl'>): LiveStreamInput | null {
   if (camera.kind === 'demo') return { kind: 'demo', label: camera.name };
-  if (camera.kind === 'rtsp' && camera.sourceUrl) return { kind: 'stream', url: camera.sourceUrl };
+  // A node camera's URL is its node's feed, set from the node's heartbeats.
+  if ((camera.kind === 'rtsp' || camera.kind === 'node') && camera.sourceUrl)
+    return { kind: 'stream', url: camera.sourceUrl };
   return null;
 }
 

@@ -79,11 +79,11 @@ export function liveRoutes(deps: {
   /** A camera that can be watched live now, or the 409 that says why not. */
   function watchable(id: string): CameraRow {
     const camera = deps.camera(id);
-    if (camera.kind === 'node')
+    if (camera.kind === 'node' && !camera.sourceUrl)
       throw new AppError(
         409,
         'no_live',
-        'Live view of edge-node cameras is not available yet; snapshots are.',
+        'This edge node has not offered its camera feed yet (it does with its next heartbeat).',
       );
     if (camera.powerProfile === 'battery')
       throw new AppError(

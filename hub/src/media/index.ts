@@ -41,6 +41,7 @@ export {
 } from './probe.js';
 export {
   DEMO_FONT_FILE,
+  demoOverlay,
   type FfmpegLogLine,
   ffmpegVersion,
   parseFfmpegLine,

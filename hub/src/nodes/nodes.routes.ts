@@ -108,7 +108,7 @@ export function deviceNodeRoutes(deps: { allow: AllowFn; nodes: NodeService; nod
       '/heartbeat',
       allow('device', 'A node says it is alive, with its health'),
       validate('json', heartbeatSchema),
-      (c) => c.json(nodes.heartbeat(c.get('device')!.id, c.req.valid('json'))),
+      (c) => c.json(nodes.heartbeat(c.get('device')!.id, c.req.valid('json'), getConnInfo(c).remote.address)),
     )
     .post(
       '/readings',

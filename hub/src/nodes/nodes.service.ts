@@ -1,6 +1,7 @@
-import { randomInt } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { sha256 } from '../accounts/tokens.js';
+import type { CameraService } from '../cameras/cameras.service.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { devices } from '../devices/devices.schema.js';
@@ -24,6 +25,13 @@ import { nodeCommands, nodeEnrolmentCodes, nodeReadings, nodeStatus } from './no
 export const CODE_LIFETIME_MS = 15 * 60_000;
 /** A command nobody ran in this time is expired (the node does not start it late). */
 const DEFAULT_COMMAND_LIFETIME_MS = 5 * 60_000;
+
+/** An address as a URL's host: IPv4 as it is, IPv6 in brackets (a zone's `%` escaped), IPv4-mapped unwrapped. */
+export function urlHost(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  return address.includes(':') ? `[${address.replace('%', '%25')}]` : address;
+}
 
 const normalizeCode = (code: string) => code.trim().toUpperCase().replace('-', '');
 
@@ -59,6 +67,10 @@ export function createNodeService(deps: {
   devices: DeviceService;
   systemEvents: SystemEventService;
   heartbeatSeconds?: number;
+  /** Node cameras follow their node's feed address (cameras.service). */
+  cameras?: Pick<CameraService, 'setNodeFeeds'>;
+  /** `<secrets>/node-live.key`: each node's feed key is derived from it, so none is stored. */
+  liveSecret?: Buffer;
 }) {
   const { db, clock } = deps;
   const heartbeatSeconds = deps.heartbeatSeconds ?? HEARTBEAT_SECONDS;
@@ -119,6 +131,11 @@ export function createNodeService(deps: {
     const row = deviceById.get({ id });
     if (row?.kind !== 'node') throw notFound('Node');
     return row;
+  }
+
+  function liveKeyOf(deviceId: number): string | null {
+    if (!deps.liveSecret) return null;
+    return createHmac('sha256', deps.liveSecret).update(`node-live:${deviceId}`).digest('base64url');
   }
 
   function wake(deviceId: number) {
@@ -189,7 +206,8 @@ export function createNodeService(deps: {
       });
     },
 
-    heartbeat(deviceId: number, heartbeat: Heartbeat) {
+    /** `remoteAddress`: where the heartbeat came from, which is where the node's camera feeds are. */
+    heartbeat(deviceId: number, heartbeat: Heartbeat, remoteAddress?: string) {
       nodeRow(deviceId);
       const now = clock.now();
       db.insert(nodeStatus)
@@ -202,7 +220,15 @@ export function createNodeService(deps: {
         .where(eq(devices.id, deviceId))
         .run();
       deps.bus.publish('nodes', { change: 'heartbeat', id: deviceId, at: now });
-      return { hubTime: now, intervalSeconds: heartbeatSeconds };
+      const liveKey = liveKeyOf(deviceId);
+      if (heartbeat.live && remoteAddress && liveKey) {
+        const origin = `http://hub:${liveKey}@${urlHost(remoteAddress)}:${heartbeat.live.port}`;
+        deps.cameras?.setNodeFeeds(
+          deviceId,
+          (cameraId) => `${origin}/cameras/${encodeURIComponent(cameraId)}/live.ts`,
+        );
+      }
+      return { hubTime: now, intervalSeconds: heartbeatSeconds, ...(liveKey ? { liveKey } : {}) };
     },
 
     /**

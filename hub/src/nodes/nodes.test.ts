@@ -4,6 +4,7 @@ import { manualClock } from '../clock.js';
 import type { Heartbeat } from '../protocol/node.js';
 import { runCli } from '../testing/spawn-hub.js';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
+import { urlHost } from './nodes.service.js';
 
 // Behind the real clock: `hearth node code` (a separate process) dates its codes by the real one.
 const clock = manualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
@@ -98,7 +99,9 @@ test('heartbeats: online with its health; three missed make it offline (a system
   const node = as(token);
   const beat = await node.post('/api/device/heartbeat', heartbeat());
   assert.equal(beat.status, 200);
-  assert.deepEqual(beat.body, { hubTime: clock.now(), intervalSeconds: 15 });
+  const { liveKey, ...answer } = beat.body;
+  assert.deepEqual(answer, { hubTime: clock.now(), intervalSeconds: 15 });
+  assert.match(liveKey, /^[\w-]{43}$/, 'the key the hub will present to the node’s camera feeds');
   let listed = (await owner.get('/api/nodes')).body.nodes.find((n: { id: number }) => n.id === device.id);
   assert.equal(listed.status, 'online');
   assert.equal(listed.heartbeat.cpuTemperatureC, 48.2);
@@ -126,6 +129,68 @@ test('heartbeats: online with its health; three missed make it offline (a system
     events.some(([kind, subject]: string[]) => kind === 'device.online' && subject === `device:${device.id}`),
   );
   assert.equal((await node.post('/api/device/heartbeat', { ...heartbeat(), load1: 'high' })).status, 400);
+});
+
+test('camera feeds: a node’s heartbeat points its cameras at the address it came from, with a key of its own; nobody sees the key', async () => {
+  // Made directly: the enrolment route's rate limit is for the tests above.
+  const cradle = t.hub.devices.create({ name: 'Cradle feed', kind: 'node' });
+  const hallway = t.hub.devices.create({ name: 'Hallway feed', kind: 'node' });
+  assert.equal(
+    (
+      await owner.post('/api/cameras', {
+        id: 'cradle-cam',
+        name: 'Cradle',
+        kind: 'node',
+        deviceId: cradle.device.id,
+      })
+    ).status,
+    201,
+  );
+  assert.equal(
+    (
+      await owner.post('/api/cameras', {
+        id: 'hall-cam',
+        name: 'Hall',
+        kind: 'node',
+        deviceId: hallway.device.id,
+      })
+    ).status,
+    201,
+  );
+  const noFeedYet = await owner.get('/api/cameras/cradle-cam/live');
+  assert.deepEqual([noFeedYet.status, noFeedYet.body.error.code], [409, 'no_live']);
+
+  const beat = (await as(cradle.token).post('/api/device/heartbeat', heartbeat({ live: { port: 8081 } })))
+    .body;
+  const hallBeat = (
+    await as(hallway.token).post('/api/device/heartbeat', heartbeat({ live: { port: 9000 } }))
+  ).body;
+  assert.notEqual(beat.liveKey, hallBeat.liveKey, 'one key per node');
+  const sourceOf = (id: string) => t.hub.cameras.list().find((camera) => camera.id === id);
+  const stored = (id: string) =>
+    t.hub.db.$client.prepare('SELECT source_url FROM cameras WHERE id = ?').pluck().get(id) as string;
+  assert.equal(stored('cradle-cam'), `http://hub:${beat.liveKey}@127.0.0.1:8081/cameras/cradle-cam/live.ts`);
+  assert.equal(stored('hall-cam'), `http://hub:${hallBeat.liveKey}@127.0.0.1:9000/cameras/hall-cam/live.ts`);
+  assert.equal(sourceOf('cradle-cam')?.sourceUrl, 'http://hub:***@127.0.0.1:8081/cameras/cradle-cam/live.ts');
+  const viaApi = JSON.stringify((await owner.get('/api/cameras')).body);
+  assert.ok(!viaApi.includes(beat.liveKey), 'the key is not in the camera list');
+  // The same key on every heartbeat (and after a hub restart: it is derived, not drawn).
+  const again = (await as(cradle.token).post('/api/device/heartbeat', heartbeat({ live: { port: 8082 } })))
+    .body;
+  assert.equal(again.liveKey, beat.liveKey);
+  assert.match(stored('cradle-cam'), /@127\.0\.0\.1:8082\//, 'a new port is followed');
+  for (const bad of [{ port: 0 }, { port: 70_000 }, { port: 8081, host: 'evil.example' }])
+    assert.equal(
+      (await as(cradle.token).post('/api/device/heartbeat', heartbeat({ live: bad as never }))).status,
+      400,
+    );
+});
+
+test('feed addresses as URL hosts: IPv4, IPv4-mapped IPv6, IPv6 with a zone', () => {
+  assert.equal(urlHost('192.168.1.20'), '192.168.1.20');
+  assert.equal(urlHost('::ffff:192.168.1.20'), '192.168.1.20');
+  assert.equal(urlHost('fd00::20'), '[fd00::20]');
+  assert.equal(urlHost('fe80::1%eth0'), '[fe80::1%25eth0]');
 });
 
 test('readings: stored once, acknowledged up to the highest contiguous sequence; bad batches refused whole', async () => {

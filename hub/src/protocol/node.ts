@@ -54,6 +54,14 @@ export const heartbeatSchema = z
     outbox: z
       .object({ pending: z.number().int().nonnegative(), dropped: z.number().int().nonnegative() })
       .strict(),
+    /**
+     * The port the node serves its camera feeds on (`GET /cameras/<id>/live.ts`); the hub reads them at the
+     * address the heartbeat came from, with the key its answer gives (`liveKey`).
+     */
+    live: z
+      .object({ port: z.number().int().min(1).max(65535) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
