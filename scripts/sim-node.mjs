@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm run sim:node -- --scenario cradle [--hub http://127.0.0.1:8080] [--code XXXX-XXXX] [--fever-every 600]`
+// `npm run sim:node -- --scenario cradle [--hub http://127.0.0.1:8080] [--code XXXX-XXXX] [--fever-every 600]
+//   [--nas-dir DIR] [--no-camera]`
 // A real edge-node agent (node/dist) reading a scripted cradle Arduino over a virtual serial cable (a pty
 // pair from socat): body temperature every 2 s drifting around 36.6 °C, a fever episode (38.3 °C for 2 minutes)
-// a minute after start and then every --fever-every seconds, and the rocking motor's commands echoed.
+// a minute after start and then every --fever-every seconds, and the rocking motor's commands echoed. Its demo
+// camera `sim-cradle-cam` records onto the hub's NAS folder (HEARTH_NAS_DIR, or <HEARTH_DATA_DIR>/nas as
+// `npm start` has it), appears in the hub by itself and can be watched live there.
 // Without --code it makes one with `hearth` against HEARTH_DATA_DIR (./var, what `npm start` uses).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,13 @@ const { values } = parseArgs({
     code: { type: 'string' },
     'state-dir': { type: 'string' },
     'fever-every': { type: 'string', default: '600' },
+    'nas-dir': {
+      type: 'string',
+      default:
+        process.env.HEARTH_NAS_DIR ??
+        path.join(path.resolve(root, process.env.HEARTH_DATA_DIR ?? 'var'), 'nas'),
+    },
+    'no-camera': { type: 'boolean', default: false },
   },
 });
 if (values.scenario !== 'cradle') {
@@ -84,6 +94,21 @@ writeFileSync(
           motor: { rock: 'servo\n', stop: 'stop\n' },
         },
       ],
+      ...(values['no-camera']
+        ? {}
+        : {
+            // The hub's own NAS folder stands in for the NAS this node would mount.
+            nasDir: path.resolve(values['nas-dir']),
+            nasRequireMount: false,
+            live: { host: '127.0.0.1', port: 0 },
+            cameras: [
+              {
+                id: 'sim-cradle-cam',
+                source: { type: 'demo', label: 'Cradle (simulated)' },
+                segmentSeconds: 10,
+              },
+            ],
+          }),
     },
     null,
     2,

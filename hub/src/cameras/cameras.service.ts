@@ -183,6 +183,21 @@ export function createCameraService(deps: {
     },
 
     /**
+     * A node's cameras appear in the hub when the node first reports them (its heartbeat names them by id), so
+     * a camera plugged into a node needs no second step on the hub. An id already used by another camera is
+     * left alone (the owner renames one of them); the new ones are returned.
+     */
+    adoptNodeCameras(deviceId: number, nodeName: string, cameraIds: string[]): string[] {
+      const added: string[] = [];
+      for (const id of cameraIds) {
+        if (!cameraIdSchema.safeParse(id).success || service.exists(id)) continue;
+        service.create({ id, name: `${nodeName}: ${id}`.slice(0, 64), kind: 'node', deviceId });
+        added.push(id);
+      }
+      return added;
+    },
+
+    /**
      * Points a node's cameras at its feed (`feedUrl(cameraId)`), from its heartbeat: the node's address can
      * change (DHCP) and the hub learns it only from there. Unchanged URLs are left alone.
      */

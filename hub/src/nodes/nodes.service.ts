@@ -68,7 +68,7 @@ export function createNodeService(deps: {
   systemEvents: SystemEventService;
   heartbeatSeconds?: number;
   /** Node cameras follow their node's feed address (cameras.service). */
-  cameras?: Pick<CameraService, 'setNodeFeeds'>;
+  cameras?: Pick<CameraService, 'adoptNodeCameras' | 'setNodeFeeds'>;
   /** `<secrets>/node-live.key`: each node's feed key is derived from it, so none is stored. */
   liveSecret?: Buffer;
 }) {
@@ -208,7 +208,7 @@ export function createNodeService(deps: {
 
     /** `remoteAddress`: where the heartbeat came from, which is where the node's camera feeds are. */
     heartbeat(deviceId: number, heartbeat: Heartbeat, remoteAddress?: string) {
-      nodeRow(deviceId);
+      const node = nodeRow(deviceId);
       const now = clock.now();
       db.insert(nodeStatus)
         .values({ deviceId, heartbeat, heartbeatAt: now })
@@ -220,6 +220,12 @@ export function createNodeService(deps: {
         .where(eq(devices.id, deviceId))
         .run();
       deps.bus.publish('nodes', { change: 'heartbeat', id: deviceId, at: now });
+      const adopted = deps.cameras?.adoptNodeCameras(
+        deviceId,
+        node.name,
+        heartbeat.cameras.map((camera) => camera.name),
+      );
+      if (adopted?.length) deps.log.info({ node: node.name, cameras: adopted }, 'node cameras added');
       const liveKey = liveKeyOf(deviceId);
       if (heartbeat.live && remoteAddress && liveKey) {
         const origin = `http://hub:${liveKey}@${urlHost(remoteAddress)}:${heartbeat.live.port}`;

@@ -179,6 +179,27 @@ test('camera feeds: a node’s heartbeat points its cameras at the address it ca
     .body;
   assert.equal(again.liveKey, beat.liveKey);
   assert.match(stored('cradle-cam'), /@127\.0\.0\.1:8082\//, 'a new port is followed');
+  // A camera the node reports that the hub does not know yet is added (kind node, this node's); an id that is
+  // another node's camera is not taken over.
+  const health = (name: string) => ({ name, kind: 'rpicam', healthy: true });
+  await as(hallway.token).post(
+    '/api/device/heartbeat',
+    heartbeat({
+      cameras: [health('hall-cam'), health('stairs-cam'), health('cradle-cam')],
+      live: { port: 9000 },
+    }),
+  );
+  const stairs = (await owner.get('/api/cameras/stairs-cam')).body.camera;
+  assert.deepEqual(
+    [stairs.kind, stairs.deviceId, stairs.name],
+    ['node', hallway.device.id, 'Hallway feed: stairs-cam'],
+  );
+  assert.equal(
+    stored('stairs-cam'),
+    `http://hub:${hallBeat.liveKey}@127.0.0.1:9000/cameras/stairs-cam/live.ts`,
+  );
+  assert.equal((await owner.get('/api/cameras/cradle-cam')).body.camera.deviceId, cradle.device.id);
+  assert.match(stored('cradle-cam'), /@127\.0\.0\.1:8082\//, 'still the cradle node’s feed');
   for (const bad of [{ port: 0 }, { port: 70_000 }, { port: 8081, host: 'evil.example' }])
     assert.equal(
       (await as(cradle.token).post('/api/device/heartbeat', heartbeat({ live: bad as never }))).status,
