@@ -16,6 +16,9 @@ import { hubUrlsForCameras } from './ble/hub-urls.js';
 import { createWifiCredentials } from './ble/wifi-credentials.js';
 import { createCameraService } from './cameras/cameras.service.js';
 import { createMjpegSources } from './cameras/mjpeg-sources.js';
+import { createAckLinks, noticeFor } from './care/alert-links.js';
+import { createCareService } from './care/care.service.js';
+import { createHistory } from './care/history.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { readOrCreateSecret } from './config/secret-file.js';
@@ -42,6 +45,7 @@ import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
 import { createNodeSegments } from './nodes/node-segments.js';
 import { createNodeService } from './nodes/nodes.service.js';
+import { createNotifyService } from './notify/notify.service.js';
 import { createDemoPhotoCamera } from './photos/demo-camera.js';
 import { createDeviceSettings } from './photos/device-settings.js';
 import { createGallery } from './photos/gallery.js';
@@ -58,6 +62,10 @@ import { createRetentionService } from './retention/retention.service.js';
 import { createSettingsService } from './settings/settings.service.js';
 import { createFsWorker, createNasGuard, createSpool, createTransfer } from './storage/index.js';
 import { HUB_VERSION } from './system/version.js';
+import { type HttpsServer, listenHttps } from './tls/https-server.js';
+import { withHttpsRedirect } from './tls/redirect.js';
+import { redirectEnabled } from './tls/tls.routes.js';
+import { createTlsService } from './tls/tls.service.js';
 
 const HOUR = 3600_000;
 
@@ -84,6 +92,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const setup = createSetupService({ db, clock, users });
   const limiter = createLoginLimiter(config.auth);
   const settings = createSettingsService({ db, clock });
+  const notify = createNotifyService({ db, clock, bus, systemEvents, log: log.child({ part: 'notify' }) });
   const devices = createDeviceService({ db, clock, bus, systemEvents });
   const queue = createJobQueue({
     db,
@@ -197,6 +206,40 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   retention.registerCategory(clipExports.storageCategory());
   const deviceSettings = createDeviceSettings({ db, clock, bus });
+  const ackLinks = createAckLinks(
+    readOrCreateSecret(config.secretsDir, 'ack-links.key', () => randomBytes(32)),
+  );
+  /** Where the household reaches the hub (links in outbound notices): HTTPS when it is served. */
+  let publicBaseUrl: string | null = null;
+  const care = createCareService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'care' }),
+    timeZone: () => settings.read().timeZone,
+    escalateAfterSeconds: config.care.escalateAfterSeconds,
+    maxEscalations: config.care.maxEscalations,
+    ackLinks,
+    deliver: (alert) => {
+      const notice = noticeFor(alert, {
+        baseUrl: publicBaseUrl,
+        ackLink: (id) => ackLinks.make(id, clock.now()),
+      });
+      if (notice) notify.notify(notice);
+    },
+    // An injected clock (tests) is moved by hand, and `care.tick()` called after it.
+    timers: !options.clock,
+  });
+  const history = createHistory({
+    db,
+    clock,
+    rawDays: config.care.rawDays,
+    rollupDays: config.care.rollupDays,
+  });
+  loops.register({ name: 'care.rollups', intervalMs: 10_000, run: () => void history.rollup() });
+  loops.register({ name: 'care.prune', intervalMs: 3_600_000, run: () => void history.prune() });
+  // A safety net under the service's own deadline timer (a clock step, a missed wake-up).
+  if (!options.clock) loops.register({ name: 'care.tick', intervalMs: 5_000, run: () => care.tick() });
   const nodes = createNodeService({
     db,
     clock,
@@ -206,6 +249,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     systemEvents,
     heartbeatSeconds: config.nodes.heartbeatSeconds,
     cameras,
+    signals: (deviceId, signal) => care.signal({ deviceId }, signal),
+    deadman: () => ({ afterSeconds: config.care.deadmanSeconds, channels: notify.deadManChannels() }),
     liveSecret: readOrCreateSecret(config.secretsDir, 'node-live.key', () => randomBytes(32)),
   });
   loops.register({
@@ -385,6 +430,20 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     },
   });
 
+  // --- HTTPS (tls/): the local CA and the server certificate, checked hourly (names, addresses, expiry).
+  const tls = config.https.enabled
+    ? createTlsService({
+        dataDir: config.dataDir,
+        secretsDir: config.secretsDir,
+        names: config.https.names,
+        log: log.child({ part: 'tls' }),
+      })
+    : null;
+  let https: HttpsServer | undefined;
+  if (tls)
+    loops.register({ name: 'tls.renew', intervalMs: HOUR, run: () => tls.ensure().then(() => undefined) });
+  // --- end HTTPS
+
   const api = buildApi({
     config,
     users,
@@ -418,6 +477,10 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     bleControl,
     firmware,
     nodes,
+    https: { tls, port: () => https?.port ?? null, httpPort: () => listeningPort },
+    care,
+    history,
+    notify,
     nodeSegments: createNodeSegments({
       segments,
       cameras,
@@ -464,26 +527,59 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     retention,
     firmware,
     nodes,
+    care,
+    history,
+    notify,
+    tls,
+    /** The HTTPS port once listening; null before, or with `https.enabled` false. */
+    httpsPort: (): number | null => https?.port ?? null,
 
-    async start(): Promise<{ url: string; port: number }> {
+    async start(): Promise<{ url: string; port: number; httpsUrl: string | null; httpsPort: number | null }> {
       // Before the first request: nobody may see an adoption the last run left half-done as still running.
       adoptions.recover();
+      // Rule states as the last run left them: pending durations resume, firing alerts are not repeated.
+      care.start();
       const address = await new Promise<AddressInfo>((resolve, reject) => {
-        server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info) =>
+        // --- HTTPS: plain HTTP redirects browsers' page loads once the household opts in (tls/redirect.ts).
+        const httpFetch = tls
+          ? withHttpsRedirect(app.fetch, {
+              httpsPort: () => https?.port ?? null,
+              enabled: () => redirectEnabled(settings, config.https.redirectHttp),
+            })
+          : app.fetch;
+        server = serve({ fetch: httpFetch, port: config.server.port, hostname: config.server.host }, (info) =>
           resolve(info),
         );
         server.once('error', reject);
       });
+      // --- HTTPS: certificates made or checked, then the same app on HTTP/2 + HTTP/1.1 over TLS.
+      if (tls) {
+        await tls.ensure();
+        https = await listenHttps({
+          fetch: app.fetch,
+          port: config.https.port,
+          hostname: config.server.host,
+          tls,
+          log: log.child({ part: 'tls' }),
+        });
+      }
       // Photos committed just before a crash, whose job was never enqueued.
       photoProcessing.enqueueOrphans();
       queue.start();
       loops.start();
       const shownHost = ['0.0.0.0', '::'].includes(config.server.host) ? '127.0.0.1' : config.server.host;
       const url = `http://${shownHost}:${address.port}`;
+      const httpsUrl = https ? `https://${shownHost}:${https.port}` : null;
+      publicBaseUrl = https
+        ? `https://${os.hostname()}.local:${https.port}`
+        : `http://${os.hostname()}.local:${address.port}`;
       log.info(
         {
           url,
           lan: `http://${os.hostname()}.local:${address.port}`,
+          ...(https
+            ? { httpsUrl, httpsPort: https.port, httpsLan: `https://${os.hostname()}.local:${https.port}` }
+            : {}),
           dataDir: config.dataDir,
           nasDir: config.nasDir,
           demo: config.demo,
@@ -516,12 +612,14 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         details: { version: HUB_VERSION },
       });
       if (config.demo && config.photos.demoCamera) demoPhotoCamera.start(url);
-      return { url, port: address.port };
+      return { url, port: address.port, httpsUrl, httpsPort: https?.port ?? null };
     },
 
     /** Stop accepting, end live streams, let in-flight requests finish, stop loops and jobs, close the DB. */
     async stop(): Promise<void> {
       await demoPhotoCamera.stop();
+      // --- HTTPS: stops accepting and sends HTTP/2 clients away; the live streams end just below.
+      const httpsClosed = https?.close(config.server.shutdownGraceMs);
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         streams.closeAll();
@@ -536,7 +634,11 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
           await closed;
         }
       }
+      if ((await httpsClosed) === 'forced')
+        log.warn('HTTPS requests outlived the shutdown grace period; they were closed');
       await live.stopAll();
+      await notify.stop();
+      care.stop();
       await recording.stop();
       await ble.stop();
       guard.stop();

@@ -37,11 +37,15 @@ process.on('uncaughtException', (error) => {
 });
 
 try {
-  const { url } = await hub.start();
+  const { url, httpsUrl } = await hub.start();
   if (process.stderr.isTTY) {
     const code = hub.setup.currentCode();
+    // HTTPS (tls/): the second address, and where phones get the hub's CA certificate.
+    const secure = httpsUrl
+      ? `  Over HTTPS at ${httpsUrl} once its certificate is installed: see ${url}/secure\n`
+      : '';
     process.stderr.write(
-      `\n  Hearth is running at ${url}\n${code ? `  First run: open ${url}/setup and enter the setup code ${code}\n` : ''}\n`,
+      `\n  Hearth is running at ${url}\n${secure}${code ? `  First run: open ${url}/setup and enter the setup code ${code}\n` : ''}\n`,
     );
   }
 } catch (error) {

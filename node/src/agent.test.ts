@@ -4,7 +4,15 @@
  * the other end). The hub is killed and restarted on the same port; the agent is killed with SIGKILL.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -12,6 +20,7 @@ import { after, before, test } from 'node:test';
 import { runCli, type SpawnedHub, spawnHub, tempDir, waitFor } from '@hearth/hub/testing';
 import Database from 'better-sqlite3';
 import { agentProcess } from './testing/agent-process.js';
+import { raspberryPiChip, startFakeGpio } from './testing/fake-gpio/index.js';
 import { startPty } from './testing/pty.js';
 
 const root = tempDir('hearth-node-e2e-');
@@ -92,6 +101,8 @@ before(async () => {
     hubConfig,
     JSON.stringify({
       nodes: { heartbeatSeconds: 1 },
+      // The dead-man speaks after 3 s without the hub (10 minutes in a house).
+      care: { deadmanSeconds: 3 },
       storage: { requireNasMount: false, nasCheckSeconds: 1 },
     }),
   );
@@ -226,7 +237,11 @@ test('a rock command from the household reaches the motor once, even when its re
     request.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => proxy.close(resolve)));
+  cleanups.push(() => {
+    // Its long polls may still be open: closing would wait for them.
+    proxy.closeAllConnections();
+    return new Promise((resolve) => proxy.close(resolve));
+  });
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
   const { stateDir } = await enrolNode('Cradle motor', proxyUrl);
   writeFileSync(
@@ -323,6 +338,79 @@ test('a rock command from the household reaches the motor once, even when its re
     15_000,
   );
   assert.match(answered.detail, /^answered after \d+ s$/);
+});
+
+test('grandma’s hallway on GPIO: door and motion readings reach the hub; a check-in chimes and her button answers it', async (t) => {
+  const gpio = await startFakeGpio({
+    version: '2.1.3',
+    chips: [raspberryPiChip()],
+  });
+  t.after(() => gpio.stop());
+  const { stateDir } = await enrolNode('Grandma hallway');
+  const nodeId = (await nodeNamed('Grandma hallway')).id;
+  const chimed = path.join(root, 'chimed');
+  writeFileSync(
+    path.join(stateDir, 'config.json'),
+    JSON.stringify({
+      commandWaitSeconds: 2,
+      sensors: [
+        {
+          type: 'gpio',
+          name: 'hallway',
+          lines: [
+            { line: 17, kind: 'door', name: 'front-door' },
+            { line: 27, kind: 'motion', name: 'hall-pir' },
+            { line: 22, kind: 'button', name: 'ok-button', bias: 'pull-up', activeLow: true },
+          ],
+          gpiomon: gpio.tool('gpiomon'),
+          gpioget: gpio.tool('gpioget'),
+          checkIn: { button: 'ok-button', prompt: ['sh', '-c', `echo chime > '${chimed}'`] },
+        },
+      ],
+    }),
+  );
+  gpio.set('gpiochip0', 22, 1); // the button's pull-up: not pressed
+  run(stateDir);
+  await gpio.waitForMonitor('gpiochip0', 17);
+  const latest = async (kind: string) =>
+    (await api(`/api/nodes/${nodeId}`)).body.latest.find((r: { kind: string }) => r.kind === kind);
+  await waitFor(
+    'the door’s first state',
+    async () => ((await latest('door'))?.state === 'closed' ? true : undefined),
+    15_000,
+  );
+  gpio.set('gpiochip0', 17, 1);
+  gpio.set('gpiochip0', 27, 1);
+  await waitFor(
+    'the door open',
+    async () => ((await latest('door'))?.state === 'open' ? true : undefined),
+    15_000,
+  );
+  await waitFor(
+    'motion',
+    async () => ((await latest('motion'))?.state === 'motion' ? true : undefined),
+    15_000,
+  );
+
+  const checkIn = await api(`/api/nodes/${nodeId}/commands`, {
+    method: 'POST',
+    body: { kind: 'check_in', minutes: 2 },
+  });
+  await waitFor('the chime', () => (existsSync(chimed) ? true : undefined), 15_000, 50);
+  gpio.set('gpiochip0', 22, 0); // pressed (active low), held until the check-in is done
+  const answered = await waitFor(
+    'the check-in answered by the button',
+    async () => {
+      const command = (await api(`/api/nodes/${nodeId}`)).body.commands.find(
+        (c: { id: number }) => c.id === checkIn.body.command.id,
+      );
+      return command.state === 'done' ? command : undefined;
+    },
+    15_000,
+  );
+  gpio.set('gpiochip0', 22, 1);
+  assert.match(answered.detail, /^answered after \d+ s$/);
+  assert.equal((await latest('button'))?.state, 'pressed');
 });
 
 test('a node camera records onto the NAS the node mounts; the hub indexes what it reports and plays it; with the node’s NAS gone the segments wait in its spool and arrive later', async () => {
@@ -444,5 +532,71 @@ test('a node camera records onto the NAS the node mounts; the hub indexes what i
   );
   const ids = after.map((segment) => segment.relPath);
   assert.equal(new Set(ids).size, ids.length, 'each segment indexed once');
+  await node.stop('SIGTERM');
+});
+
+test('dead-man: with the hub stopped, one node tells the household’s webhook once, and once more when the hub is back', async () => {
+  // Only this test's node runs: the hub picks the lowest-numbered node in touch to speak for the house.
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  const notices: { kind: string; title: string; id: string }[] = [];
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      notices.push(JSON.parse(body));
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    receiver.closeAllConnections();
+    return new Promise((resolve) => receiver.close(resolve));
+  });
+  const hookPort = (receiver.address() as net.AddressInfo).port;
+  const saved = await api('/api/notify/channels', {
+    method: 'PUT',
+    body: {
+      channels: [
+        {
+          id: 'ha',
+          name: 'Home Assistant',
+          type: 'webhook',
+          enabled: true,
+          url: `http://127.0.0.1:${hookPort}/hook`,
+        },
+      ],
+    },
+  });
+  assert.equal(saved.status, 200, JSON.stringify(saved.body));
+
+  const { stateDir } = await enrolNode('Watcher');
+  const node = run(stateDir);
+  const order = () => {
+    try {
+      return JSON.parse(readFileSync(path.join(stateDir, 'deadman.json'), 'utf8')).order;
+    } catch {
+      return undefined;
+    }
+  };
+  await waitFor(
+    'the hub’s dead-man order',
+    () => (order()?.sender && order().channels.length ? true : undefined),
+    20_000,
+    100,
+  );
+
+  await hub.stop();
+  const away = await waitFor('the hub-unreachable notice', () => notices[0], 20_000, 50);
+  assert.deepEqual([away.kind, away.title], ['hub_unreachable', 'Hearth hub unreachable']);
+  await startHub();
+  const back = await waitFor('the hub-back notice', () => notices[1], 20_000, 50);
+  assert.deepEqual([back.kind, back.title], ['hub_back', 'Hearth hub back']);
+  assert.deepEqual(
+    notices.map((n) => n.kind),
+    ['hub_unreachable', 'hub_back'],
+    'one notice each way, however many heartbeats failed',
+  );
   await node.stop('SIGTERM');
 });

@@ -1,14 +1,18 @@
+import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { NodeCommand } from '@hearth/hub/protocol';
 import pRetry, { AbortError } from 'p-retry';
 import { startCameras } from './cameras.js';
 import type { NodeConfig } from './config.js';
+import { createDeadman, deadmanOrderSchema } from './deadman.js';
 import { startCameraFeeds } from './feeds.js';
 import { machineHealth } from './health.js';
 import { bodyOf, HubRefused, hubClient, type NodeState } from './hub-link.js';
 import { openOutbox } from './outbox.js';
 import { detectorSensor } from './sensors/detector.js';
 import type { SensorDriver } from './sensors/driver.js';
+import { gpioSensor } from './sensors/gpio.js';
 import { serialSensor } from './sensors/serial.js';
 import { NODE_VERSION } from './version.js';
 
@@ -66,7 +70,11 @@ export function startAgent(options: {
   const outbox = openOutbox(path.join(stateDir, 'outbox.db'), config.outbox);
   const client = hubClient(state, (config.commandWaitSeconds + 10) * 1000);
   const sensors: SensorDriver[] = config.sensors.map((sensor) =>
-    sensor.type === 'serial' ? serialSensor(sensor) : detectorSensor(sensor),
+    sensor.type === 'serial'
+      ? serialSensor(sensor)
+      : sensor.type === 'gpio'
+        ? gpioSensor(sensor)
+        : detectorSensor(sensor),
   );
   // A camera set-up that fails (port taken, no fs worker) leaves the sensors and the link running.
   const feeds = config.cameras.length
@@ -106,6 +114,7 @@ export function startAgent(options: {
       log.warn(`cameras not started: ${error.message}`);
       return null;
     });
+  const deadman = createDeadman({ stateDir, nodeName: () => os.hostname(), log });
   let wakeSender: (() => void) | null = null;
   let droppedWarned = 0;
 
@@ -124,9 +133,14 @@ export function startAgent(options: {
       const batch = outbox.unsent(config.batchSize);
       const { droppedThrough, acked } = outbox.stats();
       if (batch.length === 0 && droppedThrough <= acked) {
+        // Removed again each time: an idle node waits here thousands of times a day.
         await new Promise<void>((resolve) => {
-          wakeSender = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          const wake = () => {
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          wakeSender = wake;
+          signal.addEventListener('abort', wake, { once: true });
         });
         wakeSender = null;
         continue;
@@ -162,17 +176,51 @@ export function startAgent(options: {
           outbox: { pending: outbox.stats().pending, dropped: outbox.stats().dropped },
           ...(liveFeeds ? { live: { port: liveFeeds.port } } : {}),
         };
-        const answer = await bodyOf<{ intervalSeconds: number; liveKey?: string }>(
+        const answer = await bodyOf<{ intervalSeconds: number; liveKey?: string; deadman?: unknown }>(
           await client.device.heartbeat.$post({ json: body }, { init: { signal } }),
         );
         if (answer.liveKey) liveFeeds?.setHubKey(answer.liveKey);
+        const order = deadmanOrderSchema.safeParse(answer.deadman);
+        await deadman.contact(order.success ? order.data : undefined);
         // The hub says how often it expects us: it is the one counting missed heartbeats.
         interval = answer.intervalSeconds;
       } catch (error) {
-        if (!signal.aborted) log.warn(`heartbeat not delivered: ${(error as Error).message}`);
+        if (!signal.aborted) {
+          log.warn(`heartbeat not delivered: ${(error as Error).message}`);
+          await deadman.silence().catch((e: Error) => log.warn(`dead-man: ${e.message}`));
+        }
       }
       await sleep(interval * 1000, signal);
     }
+  }
+
+  /**
+   * What asks for a safety check-in and hears the answer: a serial device (its chime line out, its button's
+   * line back) or a GPIO button (a prompt command such as a chime through the speaker; a press answers).
+   */
+  function checkInDevice(): { device: SensorDriver; answer: string; prompt: () => Promise<void> } | null {
+    for (const sensor of config.sensors) {
+      const device = sensors.find((driver) => driver.name === sensor.name);
+      if (!device?.onLine) continue;
+      if (sensor.type === 'serial' && sensor.checkIn && device.write) {
+        const { prompt, answer } = sensor.checkIn;
+        return { device, answer: answer.trim(), prompt: () => device.write!(prompt) };
+      }
+      if (sensor.type === 'gpio' && sensor.checkIn) {
+        const argv = sensor.checkIn.prompt;
+        return {
+          device,
+          answer: `pressed:${sensor.checkIn.button}`,
+          prompt: async () => {
+            if (!argv) return;
+            // The chime plays on its own; a missing player is worth a warning, not a failed check-in.
+            const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+            child.on('error', (error) => log.warn(`check-in prompt ${argv[0]}: ${error.message}`));
+          },
+        };
+      }
+    }
+    return null;
   }
 
   /** The serial sensor whose Arduino drives the cradle's motor, and its driver. */
@@ -204,26 +252,25 @@ export function startAgent(options: {
         return 'stopped';
       }
       case 'check_in': {
-        // The chime (or light) on the serial device; its button answers with a line.
-        const serial = config.sensors.find((s) => s.type === 'serial' && s.checkIn !== undefined);
-        const checkIn = serial?.type === 'serial' ? serial.checkIn : undefined;
-        const device = sensors.find((sensor) => sensor.name === serial?.name);
-        if (!checkIn || !device?.write || !device.onLine) throw new Error('no check-in button on this node');
+        const asker = checkInDevice();
+        if (!asker) throw new Error('no check-in button on this node');
         const minutes = command.args.minutes ?? 5;
         const started = Date.now();
         const answered = new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => finish(false), minutes * 60_000);
-          const unsubscribe = device.onLine!((line) => {
-            if (line.trim().toLowerCase() === checkIn.answer.trim().toLowerCase()) finish(true);
+          const unsubscribe = asker.device.onLine!((line) => {
+            if (line.trim().toLowerCase() === asker.answer.toLowerCase()) finish(true);
           });
-          signal.addEventListener('abort', () => finish(false), { once: true });
+          const onAbort = () => finish(false);
+          signal.addEventListener('abort', onAbort, { once: true });
           function finish(ok: boolean) {
             clearTimeout(timer);
             unsubscribe();
+            signal.removeEventListener('abort', onAbort);
             resolve(ok);
           }
         });
-        await device.write(checkIn.prompt);
+        await asker.prompt();
         if (!(await answered)) throw new Error(`not answered within ${minutes} min`);
         return `answered after ${Math.round((Date.now() - started) / 1000)} s`;
       }
@@ -343,7 +390,7 @@ export function startAgent(options: {
   }
 
   const loops = [sendLoop(), heartbeatLoop(), commandLoop()];
-  log.info(`running: ${sensors.length} sensor(s), hub ${state.hubUrl}`);
+  log.info(`running: ${sensors.length} sensor(s), ${config.cameras.length} camera(s), hub ${state.hubUrl}`);
   return {
     outbox,
     async stop() {

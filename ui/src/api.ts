@@ -520,6 +520,82 @@ export interface LatestReading {
   at: number;
 }
 
+export type SubjectKind = 'baby' | 'elder' | 'pet' | 'other';
+export type AlertSeverity = 'info' | 'warning' | 'emergency';
+
+/** A person (or pet) watched over. */
+export interface Subject {
+  id: number;
+  name: string;
+  kind: SubjectKind;
+  notes: string;
+  photoId: number | null;
+  /** `HH:MM-HH:MM` in the household time zone, or null. */
+  quietHours: string | null;
+  deviceIds: number[];
+  cameraIds: string[];
+  followers: number[];
+}
+
+export interface CareRule {
+  id: number;
+  subjectId: number;
+  name: string;
+  kind: 'threshold' | 'state' | 'absence' | 'check_in';
+  readingKind: string;
+  params: Record<string, unknown>;
+  severity: AlertSeverity;
+  dedupSeconds: number;
+  enabled: boolean;
+  state: 'ok' | 'pending' | 'firing' | 'acknowledged';
+}
+
+export interface Incident {
+  id: number;
+  ruleId: number | null;
+  subjectId: number | null;
+  subjectName: string | null;
+  severity: AlertSeverity;
+  title: string;
+  silent: boolean;
+  firedAt: number;
+  evidence: { at: number; kind: string; value?: number | null; state?: string | null }[];
+  acknowledgedAt: number | null;
+  acknowledgedBy: { id: number; name: string } | null;
+  escalations: number;
+  resolvedAt: number | null;
+  state: 'open' | 'acknowledged' | 'resolved';
+}
+
+export interface IncidentLogEntry {
+  at: number;
+  kind: string;
+  userId: number | null;
+  userName: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface HistoryResult {
+  step: number;
+  source: 'raw' | 'minute' | 'hour';
+  points: {
+    t: number;
+    count: number;
+    min: number | null;
+    max: number | null;
+    mean: number | null;
+    last: string | null;
+  }[];
+}
+
+export type IncidentFilter = {
+  subjectId?: number;
+  state?: 'open' | 'acknowledged' | 'resolved' | 'unresolved';
+  severity?: AlertSeverity;
+  before?: number;
+  limit?: number;
+};
+
 export type RolloutState = 'offered' | 'downloading' | 'installed' | 'rolled_back' | 'refused';
 
 export interface FirmwareRollout {
@@ -726,6 +802,56 @@ export const api = {
     body: { kind: NodeCommandKind; seconds?: number; intensity?: number; minutes?: number },
   ): Promise<{ command: NodeCommandView }> =>
     json(`/api/nodes/${id}/commands`, { method: 'POST', json: body }),
+
+  subjects: (): Promise<{ subjects: Subject[] }> => json('/api/subjects'),
+  subject: (id: number): Promise<{ subject: Subject; rules: CareRule[] }> => json(`/api/subjects/${id}`),
+  addSubject: (body: {
+    name: string;
+    kind: SubjectKind;
+    deviceIds?: number[];
+    cameraIds?: string[];
+    quietHours?: string | null;
+  }): Promise<{ subject: Subject }> => json('/api/subjects', { method: 'POST', json: body }),
+  updateSubject: (
+    id: number,
+    body: Partial<Omit<Subject, 'id' | 'followers'>>,
+  ): Promise<{ subject: Subject }> => json(`/api/subjects/${id}`, { method: 'PATCH', json: body }),
+  followSubject: (id: number, following: boolean): Promise<{ subject: Subject }> =>
+    json(`/api/subjects/${id}/follow`, { method: 'PUT', json: { following } }),
+  setRuleEnabled: (rule: CareRule, enabled: boolean): Promise<{ rule: CareRule }> =>
+    json(`/api/rules/${rule.id}`, {
+      method: 'PUT',
+      json: {
+        name: rule.name,
+        kind: rule.kind,
+        readingKind: rule.readingKind,
+        params: rule.params,
+        severity: rule.severity,
+        dedupSeconds: rule.dedupSeconds,
+        enabled,
+      },
+    }),
+  history: (
+    subjectId: number,
+    query: { kind: string; from: number; to: number; maxPoints?: number },
+  ): Promise<HistoryResult> =>
+    json(
+      `/api/subjects/${subjectId}/history?kind=${encodeURIComponent(query.kind)}&from=${query.from}&to=${query.to}&maxPoints=${query.maxPoints ?? 500}`,
+    ),
+  incidents: (filter: IncidentFilter = {}): Promise<{ incidents: Incident[] }> => {
+    const query = new URLSearchParams(
+      Object.entries(filter)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [key, String(value)]),
+    ).toString();
+    return json(`/api/incidents${query ? `?${query}` : ''}`);
+  },
+  incident: (id: number): Promise<{ incident: Incident; log: IncidentLogEntry[] }> =>
+    json(`/api/incidents/${id}`),
+  acknowledge: (id: number): Promise<{ incident: Incident }> =>
+    json(`/api/incidents/${id}/acknowledge`, { method: 'POST', json: {} }),
+  addIncidentNote: (id: number, text: string): Promise<{ incident: Incident; log: IncidentLogEntry[] }> =>
+    json(`/api/incidents/${id}/notes`, { method: 'POST', json: { text } }),
 
   bleStatus: (): Promise<{ status: BleStatus }> => json('/api/ble'),
   bleWifi: (): Promise<{ ssid: string | null; passwordSet: boolean }> => json('/api/ble/wifi'),

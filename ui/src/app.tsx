@@ -8,6 +8,7 @@ import { LoginPage, SetupPage } from './pages/auth';
 import { CameraPage } from './pages/camera';
 import { CameraSettingsPage } from './pages/camera-settings';
 import { CamerasPage } from './pages/cameras';
+import { CarePage, IncidentPage, IncidentsPage, SubjectPage } from './pages/care';
 import { DashboardPage } from './pages/dashboard';
 import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
@@ -15,6 +16,7 @@ import { FirmwarePage } from './pages/firmware';
 import { NodePage, NodesPage } from './pages/nodes';
 import { NotFoundPage } from './pages/not-found';
 import { PhotosPage } from './pages/photos';
+import { SecureConnectionPage } from './pages/secure-connection';
 import { SettingsPage } from './pages/settings';
 import { StoragePage } from './pages/storage';
 import { UsersPage } from './pages/users';
@@ -73,12 +75,17 @@ export function App() {
               <Route path="/cameras/:id/photos" component={PhotosPage} />
               <Route path="/devices" component={DevicesPage} />
               <Route path="/firmware" component={FirmwarePage} />
+              <Route path="/care" component={CarePage} />
+              <Route path="/care/:id" component={SubjectPage} />
+              <Route path="/incidents" component={IncidentsPage} />
+              <Route path="/incidents/:id" component={IncidentPage} />
               <Route path="/nodes" component={NodesPage} />
               <Route path="/nodes/:id" component={NodePage} />
               <Route path="/events" component={EventsPage} />
               <Route path="/storage" component={StoragePage} />
               <Route path="/users" component={UsersPage} />
               <Route path="/settings" component={SettingsPage} />
+              <Route path="/secure" component={SecureConnectionPage} />
               <Route default component={NotFoundPage} />
             </Router>
           </Shell>

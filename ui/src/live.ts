@@ -4,6 +4,7 @@ import type {
   ClipExport,
   Device,
   DeviceStatus,
+  Incident,
   NasHealth,
   Photo,
   PhotoState,
@@ -78,6 +79,17 @@ export type NodeChange =
   | { change: 'readings'; id: number; stored: number; ackedSeq: number }
   | { change: 'command'; id: number; command: unknown };
 
+/** An incident fired, escalated, was acknowledged or resolved (docs/protocols.md, "Care: alerts"). */
+export type AlertChange =
+  | {
+      change: 'fired' | 'escalated' | 'acknowledged' | 'resolved' | 'repeated' | 'note';
+      incident: Incident;
+      /** Who should be told (the subject's followers, or everyone). */
+      audience: { everyone: boolean; userIds: number[] };
+      loudness: 'silent' | 'normal' | 'loud';
+    }
+  | { change: 'subjects' };
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
@@ -90,6 +102,7 @@ export interface LiveTopics {
   ble: BleChange;
   firmware: FirmwareChange;
   nodes: NodeChange;
+  alerts: AlertChange;
   hello: unknown;
   resync: unknown;
 }
@@ -116,6 +129,7 @@ const NAMES = Object.keys({
   ble: true,
   firmware: true,
   nodes: true,
+  alerts: true,
 } satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

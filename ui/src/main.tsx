@@ -4,3 +4,7 @@ import './styles.css';
 
 const root = document.getElementById('app');
 if (root) render(<App />, root);
+
+// Installable, with notifications through the service worker; browsers allow both on HTTPS (and localhost) only.
+if ('serviceWorker' in navigator && window.isSecureContext)
+  void navigator.serviceWorker.register('/sw.js').catch(() => {});

@@ -19,6 +19,12 @@ function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
   }
   if (env.HEARTH_HOST) server.host = env.HEARTH_HOST;
   if (Object.keys(server).length > 0) out.server = server;
+  if (env.HEARTH_HTTPS_PORT !== undefined && env.HEARTH_HTTPS_PORT !== '') {
+    const port = Number(env.HEARTH_HTTPS_PORT);
+    if (!Number.isInteger(port))
+      throw new ConfigError(`HEARTH_HTTPS_PORT must be an integer, got "${env.HEARTH_HTTPS_PORT}"`);
+    out.https = { port };
+  }
   if (env.HEARTH_DATA_DIR) out.dataDir = env.HEARTH_DATA_DIR;
   if (env.HEARTH_NAS_DIR) out.nasDir = env.HEARTH_NAS_DIR;
   if (env.HEARTH_DEMO !== undefined && env.HEARTH_DEMO !== '') {
@@ -66,6 +72,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     deepMerge(fileInput, fromEnvironment(env) as Record<string, unknown>),
     overrides as Record<string, unknown>,
   );
+  // A hub on any free HTTP port (tests, several hubs at once) takes any free HTTPS port too, unless told one.
+  const mergedServer = merged.server as { port?: unknown } | undefined;
+  const mergedHttps = merged.https ?? {};
+  if (mergedServer?.port === 0 && typeof mergedHttps === 'object' && !('port' in mergedHttps))
+    merged.https = { ...mergedHttps, port: 0 };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
   const config = parsed.data;

@@ -24,6 +24,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** HTTPS from the hub's own local CA (`hub/src/tls/`): browsers need it for notifications and the PWA. */
+    https: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** 0: any free port. Unset while `server.port` is 0 (tests) it is 0 too, otherwise 8443. */
+        port: z.number().int().min(0).max(65535).default(8443),
+        /** Extra DNS names for the certificate, besides `<hostname>.local` and `localhost`. */
+        names: z
+          .array(
+            z
+              .string()
+              .toLowerCase()
+              .regex(
+                /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+                'not a DNS name',
+              ),
+          )
+          .max(20)
+          .default([]),
+        /** Redirect browsers' page loads on plain HTTP to HTTPS until the owner decides (setting `httpsRedirect`). */
+        redirectHttp: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     dataDir: z.string().min(1).default('./var'),
     /** The NAS mount (a plain folder in demo mode); empty means `<dataDir>/nas`. */
     nasDir: z.string().default(''),
@@ -83,6 +107,20 @@ export const configSchema = z
         /** Open event streams allowed at once (each holds a connection). */
         maxStreams: z.number().int().positive().default(64),
         keepSystemEventsDays: z.number().positive().default(90),
+      })
+      .strict()
+      .prefault({}),
+    care: z
+      .object({
+        /** An emergency nobody acknowledged is told to every member again after this long, louder. */
+        escalateAfterSeconds: z.number().int().min(1).max(3600).default(120),
+        /** How many times at most. */
+        maxEscalations: z.number().int().min(0).max(100).default(5),
+        /** Raw readings are kept this long; per-minute and per-hour rollups of them `rollupDays`. */
+        rawDays: z.number().int().min(1).max(365).default(10),
+        rollupDays: z.number().int().min(1).max(3650).default(730),
+        /** The hub silent this long: a node tells the household's webhook/ntfy channels directly (dead-man). */
+        deadmanSeconds: z.number().int().min(1).max(86_400).default(600),
       })
       .strict()
       .prefault({}),

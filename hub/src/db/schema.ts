@@ -1,6 +1,7 @@
 export * from '../accounts/accounts.schema.js';
 export * from '../ble/ble.schema.js';
 export * from '../cameras/cameras.schema.js';
+export * from '../care/care.schema.js';
 export * from '../devices/devices.schema.js';
 export * from '../events/events.schema.js';
 export * from '../exports/exports.schema.js';

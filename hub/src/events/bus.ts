@@ -17,6 +17,8 @@ export const TOPICS = [
   'ble',
   'firmware',
   'nodes',
+  'notify',
+  'alerts',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 

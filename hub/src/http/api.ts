@@ -14,6 +14,9 @@ import type { WifiCredentials } from '../ble/wifi-credentials.js';
 import { cameraRoutes } from '../cameras/cameras.routes.js';
 import type { CameraService } from '../cameras/cameras.service.js';
 import type { MjpegSources } from '../cameras/mjpeg-sources.js';
+import { incidentRoutes, ruleRoutes, subjectRoutes } from '../care/care.routes.js';
+import type { CareService } from '../care/care.service.js';
+import type { HistoryService } from '../care/history.js';
 import type { Config } from '../config/schema.js';
 import { deviceRoutes, deviceSelfRoutes } from '../devices/devices.routes.js';
 import type { DeviceService } from '../devices/devices.service.js';
@@ -34,6 +37,8 @@ import { thumbnailRoutes } from '../live/thumbnails.routes.js';
 import type { NodeSegments } from '../nodes/node-segments.js';
 import { deviceNodeRoutes, nodeRoutes } from '../nodes/nodes.routes.js';
 import type { NodeService } from '../nodes/nodes.service.js';
+import { notifyRoutes } from '../notify/notify.routes.js';
+import type { NotifyService } from '../notify/notify.service.js';
 import type { DeviceSettings } from '../photos/device-settings.js';
 import type { Gallery } from '../photos/gallery.js';
 import { devicePhotoRoutes, photoRoutes } from '../photos/photos.routes.js';
@@ -50,6 +55,8 @@ import type { RetentionService } from '../retention/retention.service.js';
 import { settingsRoutes } from '../settings/settings.routes.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { systemRoutes } from '../system/system.routes.js';
+import { tlsRoutes } from '../tls/tls.routes.js';
+import type { TlsService } from '../tls/tls.service.js';
 import { createAccess } from './access.js';
 import type { AppEnv } from './env.js';
 
@@ -88,6 +95,11 @@ export interface ApiDeps {
   firmware: FirmwareService;
   nodes: NodeService;
   nodeSegments: NodeSegments;
+  /** HTTPS (tls/): null service when `https.enabled` is false; the port once it listens. */
+  https: { tls: TlsService | null; port: () => number | null; httpPort: () => number };
+  notify: NotifyService;
+  care: CareService;
+  history: HistoryService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -120,8 +132,23 @@ export function buildApi(deps: ApiDeps) {
     .route('/device', deviceFirmwareRoutes({ allow, firmware: deps.firmware }))
     .route('/device', deviceNodeRoutes({ allow, nodes: deps.nodes, nodeSegments: deps.nodeSegments }))
     .route('/nodes', nodeRoutes({ allow, nodes: deps.nodes }))
+    .route('/notify', notifyRoutes({ allow, notify: deps.notify }))
+    .route('/subjects', subjectRoutes({ allow, care: deps.care, history: deps.history }))
+    .route('/rules', ruleRoutes({ allow, care: deps.care }))
+    .route('/incidents', incidentRoutes({ allow, care: deps.care }))
     .route('/', firmwareRoutes({ allow, firmware: deps.firmware }))
     .route('/settings', settingsRoutes({ allow, settings: deps.settings }))
+    .route(
+      '/tls',
+      tlsRoutes({
+        allow,
+        tls: deps.https.tls,
+        httpsPort: deps.https.port,
+        httpPort: deps.https.httpPort,
+        settings: deps.settings,
+        redirectByDefault: deps.config.https.redirectHttp,
+      }),
+    )
     .route('/', eventRoutes({ allow, ...deps, config: deps.config.events }))
     .route('/', jobRoutes({ allow, queue: deps.queue, loops: deps.loops }))
     .route(

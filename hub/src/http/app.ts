@@ -68,6 +68,9 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
         objectSrc: ["'none'"],
       },
       crossOriginEmbedderPolicy: false,
+      // HTTPS (tls/): no HSTS. It would make a browser turn http://hearth.local:8080 into https:// on that
+      // same port (HSTS keeps non-default ports), breaking plain HTTP, which devices and the opt-in redirect use.
+      strictTransportSecurity: false,
     }),
   );
   const limitBody = bodyLimit({

@@ -1,7 +1,8 @@
 import { createHmac, randomInt } from 'node:crypto';
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { sha256 } from '../accounts/tokens.js';
 import type { CameraService } from '../cameras/cameras.service.js';
+import type { Signal } from '../care/rules.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { devices } from '../devices/devices.schema.js';
@@ -10,6 +11,7 @@ import type { EventBus } from '../events/bus.js';
 import type { SystemEventService } from '../events/system-events.service.js';
 import { AppError, conflict, notFound } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
+import type { ChannelConfig } from '../notify/channels.js';
 import {
   type CommandResult,
   ENROLMENT_CODE_ALPHABET,
@@ -71,6 +73,10 @@ export function createNodeService(deps: {
   cameras?: Pick<CameraService, 'adoptNodeCameras' | 'setNodeFeeds'>;
   /** `<secrets>/node-live.key`: each node's feed key is derived from it, so none is stored. */
   liveSecret?: Buffer;
+  /** The household's webhook and ntfy channels, for the node that speaks if the hub dies (the dead-man). */
+  deadman?: () => { afterSeconds: number; channels: ChannelConfig[] };
+  /** Each new reading, heartbeat and check-in outcome, for the care rules (care.service.ts). */
+  signals?: (deviceId: number, signal: Signal) => void;
 }) {
   const { db, clock } = deps;
   const heartbeatSeconds = deps.heartbeatSeconds ?? HEARTBEAT_SECONDS;
@@ -136,6 +142,29 @@ export function createNodeService(deps: {
   function liveKeyOf(deviceId: number): string | null {
     if (!deps.liveSecret) return null;
     return createHmac('sha256', deps.liveSecret).update(`node-live:${deviceId}`).digest('base64url');
+  }
+
+  /** A check-in nobody answered (or that could not run at all) is a missed one: the care rules decide. */
+  function checkInOutcome(row: CommandRow) {
+    deps.signals?.(row.deviceId, {
+      at: row.finishedAt ?? clock.now(),
+      kind: 'check_in',
+      state: row.state === 'done' ? 'answered' : 'missed',
+    });
+  }
+
+  /** One node speaks for the house if the hub dies: the lowest-numbered one that is in touch. */
+  function deadmanSender(now: number): number | null {
+    const recent = new Date(now - 3 * heartbeatSeconds * 1000);
+    return (
+      db
+        .select({ id: devices.id })
+        .from(devices)
+        .where(and(eq(devices.kind, 'node'), gte(devices.lastSeenAt, recent)))
+        .orderBy(devices.id)
+        .limit(1)
+        .get()?.id ?? null
+    );
   }
 
   function wake(deviceId: number) {
@@ -220,6 +249,7 @@ export function createNodeService(deps: {
         .where(eq(devices.id, deviceId))
         .run();
       deps.bus.publish('nodes', { change: 'heartbeat', id: deviceId, at: now });
+      deps.signals?.(deviceId, { at: now, kind: 'heartbeat', state: 'alive' });
       const adopted = deps.cameras?.adoptNodeCameras(
         deviceId,
         node.name,
@@ -234,7 +264,12 @@ export function createNodeService(deps: {
           (cameraId) => `${origin}/cameras/${encodeURIComponent(cameraId)}/live.ts`,
         );
       }
-      return { hubTime: now, intervalSeconds: heartbeatSeconds, ...(liveKey ? { liveKey } : {}) };
+      return {
+        hubTime: now,
+        intervalSeconds: heartbeatSeconds,
+        ...(liveKey ? { liveKey } : {}),
+        ...(deps.deadman ? { deadman: { ...deps.deadman(), sender: deadmanSender(now) === deviceId } } : {}),
+      };
     },
 
     /**
@@ -255,9 +290,14 @@ export function createNodeService(deps: {
         state: reading.state ?? null,
         confidence: reading.confidence ?? null,
       }));
-      return db.transaction(() => {
+      const fresh: typeof rows = [];
+      const answer = db.transaction(() => {
         let stored = 0;
-        for (const row of rows) stored += insertReading.run(row).changes;
+        for (const row of rows)
+          if (insertReading.run(row).changes > 0) {
+            stored += 1;
+            fresh.push(row);
+          }
         let acked = Math.max(ackedOf.get({ id: deviceId })?.ackedSeq ?? 0, droppedThrough);
         // The usual batch continues the sequence exactly: no need to look.
         const seqs = readings.map((reading) => reading.seq).sort((x, y) => x - y);
@@ -269,6 +309,9 @@ export function createNodeService(deps: {
           deps.bus.publish('nodes', { change: 'readings', id: deviceId, stored, ackedSeq: acked });
         return { ackedSeq: acked, stored, duplicates: readings.length - stored };
       });
+      // Once stored, in the node's order; a resent reading was evaluated the first time.
+      if (deps.signals) for (const row of fresh.sort((x, y) => x.seq - y.seq)) deps.signals(deviceId, row);
+      return answer;
     },
 
     queueCommand(
@@ -353,6 +396,7 @@ export function createNodeService(deps: {
         .returning()
         .get();
       deps.bus.publish('nodes', { change: 'command', id: deviceId, command: commandView(updated) });
+      if (updated.kind === 'check_in') checkInOutcome(updated);
       return commandView(updated);
     },
 
@@ -366,8 +410,10 @@ export function createNodeService(deps: {
         )
         .returning()
         .all();
-      for (const row of expired)
+      for (const row of expired) {
         deps.bus.publish('nodes', { change: 'command', id: row.deviceId, command: commandView(row) });
+        if (row.kind === 'check_in') checkInOutcome(row);
+      }
     },
 
     /** Three heartbeats missed: offline (a system event); the next one brings it back. */

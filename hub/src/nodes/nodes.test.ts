@@ -99,7 +99,12 @@ test('heartbeats: online with its health; three missed make it offline (a system
   const node = as(token);
   const beat = await node.post('/api/device/heartbeat', heartbeat());
   assert.equal(beat.status, 200);
-  const { liveKey, ...answer } = beat.body;
+  const { liveKey, deadman, ...answer } = beat.body;
+  assert.deepEqual(
+    deadman,
+    { afterSeconds: 600, channels: [], sender: true },
+    'the only node speaks if the hub dies',
+  );
   assert.deepEqual(answer, { hubTime: clock.now(), intervalSeconds: 15 });
   assert.match(liveKey, /^[\w-]{43}$/, 'the key the hub will present to the node’s camera feeds');
   let listed = (await owner.get('/api/nodes')).body.nodes.find((n: { id: number }) => n.id === device.id);

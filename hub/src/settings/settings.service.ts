@@ -18,6 +18,8 @@ export const householdSettingsSchema = z
   .object({
     timeZone: z.string().min(1).max(64).refine(isTimeZone, 'not an IANA time zone, e.g. Asia/Seoul'),
     householdName: z.string().trim().min(1).max(64),
+    /** Browsers' page loads on plain HTTP go to HTTPS (`hub/src/tls/redirect.ts`); unset: `https.redirectHttp`. */
+    httpsRedirect: z.boolean().optional(),
   })
   .strict();
 export type HouseholdSettings = z.infer<typeof householdSettingsSchema>;

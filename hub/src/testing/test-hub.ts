@@ -96,9 +96,10 @@ let counter = 0;
 /** The real hub in this process on a real port, with a fresh data folder and a silent log. */
 export async function startTestHub(
   overrides: ConfigInput = {},
-  options: { clock?: Clock } = {},
+  /** `dataDir`: the folder of a stopped test hub, to start it again (a restart). */
+  options: { clock?: Clock; dataDir?: string } = {},
 ): Promise<TestHub> {
-  const dataDir = tempDir();
+  const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig(
     {},
     {
@@ -120,6 +121,7 @@ export async function startTestHub(
 
   async function ensureOwner() {
     ownerReady ??= (async () => {
+      if (!hub.setup.isNeeded()) return; // a restarted hub has its owner already
       const code = hub.setup.currentCode();
       const response = await new TestClient(url).post('/api/setup', { code, ...OWNER });
       if (response.status !== 201) throw new Error(`setup failed: ${JSON.stringify(response.body)}`);

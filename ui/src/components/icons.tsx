@@ -29,6 +29,7 @@ const PATHS = {
   star: 'M12 3l2.7 5.6 6.1.9-4.4 4.3 1 6.1-5.4-2.9-5.4 2.9 1-6.1-4.4-4.3 6.1-.9z',
   scissors: `${circle(6, 6, 2.8)}${circle(6, 18, 2.8)}M8.3 7.7 20 18M8.3 16.3 20 6`,
   node: 'M6 6h12v12H6zM9 2v4M15 2v4M9 18v4M15 18v4M2 9h4M2 15h4M18 9h4M18 15h4M10 10h4v4h-4z',
+  heart: 'M12 20.5s-8-4.6-8-10.5A4.5 4.5 0 0 1 12 7a4.5 4.5 0 0 1 8 3c0 5.9-8 10.5-8 10.5z',
 } as const;
 
 export type IconName = keyof typeof PATHS;

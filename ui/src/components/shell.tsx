@@ -5,6 +5,7 @@ import { type MessageKey, useLocale, useT } from '../i18n';
 import { liveStatus } from '../live';
 import { chooseLocale, settingsStore, signOut } from '../session';
 import { useStore } from '../store';
+import { AlertCenter } from './alert-center';
 import { Icon, type IconName, Logo } from './icons';
 
 interface NavItem {
@@ -16,6 +17,7 @@ interface NavItem {
 
 const NAV: NavItem[] = [
   { href: '/', label: 'nav.dashboard', icon: 'dashboard' },
+  { href: '/care', label: 'nav.care', icon: 'heart' },
   { href: '/cameras', label: 'nav.cameras', icon: 'camera' },
   { href: '/devices', label: 'nav.devices', icon: 'devices' },
   { href: '/nodes', label: 'nav.nodes', icon: 'node' },
@@ -100,6 +102,7 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
         ))}
       </nav>
       <main class="main" id="main" tabIndex={-1}>
+        <AlertCenter />
         {children}
       </main>
     </div>

@@ -173,6 +173,15 @@ export function SettingsPage() {
     <>
       <PageHeader title={t('nav.settings')} />
       <HouseholdForm isOwner={user.role === 'owner'} />
+      <section class="card" aria-labelledby="settings-secure">
+        <h2 id="settings-secure">{t('secure.title')}</h2>
+        <p class="hint">{t('secure.settingsHint')}</p>
+        <div class="actions">
+          <a class="btn" href="/secure">
+            {t('secure.open')}
+          </a>
+        </div>
+      </section>
       <section class="card">
         <h2>{t('settings.account')}</h2>
         <p class="row-title">
