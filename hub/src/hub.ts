@@ -238,6 +238,12 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   loops.register({ name: 'care.rollups', intervalMs: 10_000, run: () => void history.rollup() });
   loops.register({ name: 'care.prune', intervalMs: 3_600_000, run: () => void history.prune() });
+  // A battery camera's photo is a sign of life for the people it watches ("no photo for three wakes").
+  bus.subscribe((event) => {
+    const data = event.data as { change?: string; photo?: { cameraId: string } };
+    if (event.topic === 'photos' && data.change === 'added' && data.photo)
+      care.signal({ cameraId: data.photo.cameraId }, { at: clock.now(), kind: 'photo', state: 'received' });
+  });
   // A safety net under the service's own deadline timer (a clock step, a missed wake-up).
   if (!options.clock) loops.register({ name: 'care.tick', intervalMs: 5_000, run: () => care.tick() });
   const nodes = createNodeService({

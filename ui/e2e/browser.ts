@@ -32,9 +32,15 @@ export function launch(userDataDir: string): Promise<BrowserContext> {
  * The compiled hub with an owner signed in, and a browser holding that owner's session cookie.
  * `api` calls the hub as the owner; `close` stops both and removes their folders.
  */
-export async function signedInHub(env: Record<string, string>): Promise<{
+export async function signedInHub(
+  env: Record<string, string>,
+  /** `secure`: the browser uses https://hearth.test with the hub's CA trusted (the hub needs that name). */
+  options: { secure?: boolean } = {},
+): Promise<{
   hub: SpawnedHub;
   context: BrowserContext;
+  /** Where the browser opens the hub: `hub.url`, or the HTTPS origin. */
+  origin: string;
   api: (url: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; json: any }>;
   close: () => Promise<void>;
 }> {
@@ -61,13 +67,15 @@ export async function signedInHub(env: Record<string, string>): Promise<{
     assert.equal(setup.status, 201);
     const cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!;
     const dir = tempDir('hearth-chromium-');
-    const context = await launch(dir);
+    const secure = options.secure ? await secureBrowser(hub, dir) : null;
+    const context = secure?.context ?? (await launch(dir));
+    const origin = secure?.httpsOrigin ?? hub.url;
     cleanup.push(async () => {
       await context.close().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     });
     const [name, value] = cookie.split('=');
-    await context.addCookies([{ name: name!, value: value!, url: hub.url }]);
+    await context.addCookies([{ name: name!, value: value!, url: origin }]);
     const api = async (url: string, init: { method?: string; body?: unknown } = {}) => {
       const response = await fetch(`${hub.url}${url}`, {
         method: init.method ?? 'GET',
@@ -77,9 +85,56 @@ export async function signedInHub(env: Record<string, string>): Promise<{
       const text = await response.text();
       return { status: response.status, json: text ? JSON.parse(text) : undefined };
     };
-    return { hub, context, api, close };
+    return { hub, context, origin, api, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+export const SECURE_NAME = 'hearth.test';
+
+/**
+ * A browser that reaches `hub` as `https://hearth.test:<https port>` and trusts the hub's CA the way a household
+ * computer does: imported with website trust into the NSS database of the browser's own HOME (certutil, Debian's
+ * libnss3-tools), so Chromium checks the real chain. The name is not loopback on purpose (Chromium treats
+ * localhost and 127.0.0.1 as secure even over plain HTTP). Without certutil: the server key's SPKI pin.
+ * The hub must have been started with `https.names` including SECURE_NAME.
+ */
+export async function secureBrowser(
+  hub: SpawnedHub,
+  dir: string,
+): Promise<{ context: BrowserContext; httpsOrigin: string; httpOrigin: string; chainChecked: boolean }> {
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const { createHash, X509Certificate } = await import('node:crypto');
+  const { mkdirSync, readFileSync } = await import('node:fs');
+  const listening = hub.logs.find((line) => line.msg === 'listening')!;
+  const httpsOrigin = `https://${SECURE_NAME}:${listening.httpsPort as number}`;
+  const httpOrigin = `http://${SECURE_NAME}:${new URL(hub.url).port}`;
+  const home = path.join(dir, 'home');
+  const args = [...ARGS, `--host-resolver-rules=MAP ${SECURE_NAME} 127.0.0.1`];
+  const chainChecked = spawnSync('certutil', ['-H'], { stdio: 'ignore' }).error === undefined;
+  if (chainChecked) {
+    const nssdb = path.join(home, '.pki', 'nssdb');
+    mkdirSync(nssdb, { recursive: true });
+    execFileSync('certutil', ['-N', '-d', `sql:${nssdb}`, '--empty-password']);
+    const ca = path.join(hub.dataDir, 'tls', 'ca.crt');
+    execFileSync('certutil', ['-A', '-d', `sql:${nssdb}`, '-n', 'Hearth local CA', '-t', 'C,,', '-i', ca]);
+  } else {
+    const server = new X509Certificate(readFileSync(path.join(hub.dataDir, 'tls', 'server.crt')));
+    const pin = createHash('sha256')
+      .update(server.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
+    args.push(`--ignore-certificate-errors-spki-list=${pin}`);
+  }
+  const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args,
+    env: { ...process.env, HOME: home },
+    viewport: PHONE,
+    deviceScaleFactor: 2,
+    locale: 'en-US',
+  });
+  return { context, httpsOrigin, httpOrigin, chainChecked };
 }

@@ -15,23 +15,22 @@
  *   node --import tsx --conditions=development --test ui/e2e/secure-connection.test.ts
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { REPO_ROOT, type SpawnedHub, spawnHub, tempDir } from '../../hub/src/testing/spawn-hub.js';
-import { CHROMIUM, PHONE } from './browser.js';
+import { CHROMIUM, SECURE_NAME, secureBrowser } from './browser.js';
 
-const NAME = 'hearth.test';
-const hasCertutil = spawnSync('certutil', ['-H'], { stdio: 'ignore' }).error === undefined;
+const NAME = SECURE_NAME;
 
 describe('secure connection (HTTPS from the hub’s CA)', {
   skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM}`,
 }, () => {
   let hub: SpawnedHub;
   let context: BrowserContext;
+  let chainChecked = false;
   let httpsOrigin = '';
   let httpOrigin = '';
   let cookie = '';
@@ -69,49 +68,7 @@ describe('secure connection (HTTPS from the hub’s CA)', {
     assert.equal(setup.status, 201);
     cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!;
 
-    const caFile = path.join(hub.dataDir, 'tls', 'ca.crt');
-    const home = path.join(dir, 'home');
-    const args = [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      `--host-resolver-rules=MAP ${NAME} 127.0.0.1`,
-    ];
-    if (hasCertutil) {
-      // Chromium on Linux reads the user's NSS database in $HOME/.pki/nssdb: a fresh HOME, the CA trusted for TLS.
-      const nssdb = path.join(home, '.pki', 'nssdb');
-      mkdirSync(nssdb, { recursive: true });
-      execFileSync('certutil', ['-N', '-d', `sql:${nssdb}`, '--empty-password']);
-      execFileSync('certutil', [
-        '-A',
-        '-d',
-        `sql:${nssdb}`,
-        '-n',
-        'Hearth local CA',
-        '-t',
-        'C,,',
-        '-i',
-        caFile,
-      ]);
-    } else {
-      const server = new X509Certificate(readFileSync(path.join(hub.dataDir, 'tls', 'server.crt')));
-      const pin = createHash('sha256')
-        .update(server.publicKey.export({ type: 'spki', format: 'der' }))
-        .digest('base64');
-      args.push(`--ignore-certificate-errors-spki-list=${pin}`);
-    }
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args,
-      env: { ...process.env, HOME: home },
-      viewport: PHONE,
-      deviceScaleFactor: 2,
-      locale: 'en-US',
-    });
+    ({ context, chainChecked } = await secureBrowser(hub, dir));
     const [name, value] = cookie.split('=');
     await context.addCookies([
       { name: name!, value: value!, url: httpsOrigin },
@@ -128,7 +85,7 @@ describe('secure connection (HTTPS from the hub’s CA)', {
 
   test('hearth.test over HTTPS is a secure context (HTTP/2); the same name over plain HTTP is not', async (t) => {
     t.diagnostic(
-      hasCertutil ? 'CA trusted through an NSS database' : 'no certutil: SPKI pin instead of the CA',
+      chainChecked ? 'CA trusted through an NSS database' : 'no certutil: SPKI pin instead of the CA',
     );
     const page = await context.newPage();
     await page.goto(`${httpOrigin}/`);

@@ -588,6 +588,36 @@ export interface HistoryResult {
   }[];
 }
 
+interface ChannelBase {
+  id: string;
+  name: string;
+  enabled: boolean;
+  minSeverity: AlertSeverity;
+}
+/** An outbound alert channel; secrets come back as `***` and are kept when sent back so. */
+export type AlertChannel =
+  | (ChannelBase & { type: 'webhook'; url: string; secret?: string })
+  | (ChannelBase & { type: 'ntfy'; server: string; topic: string; token?: string })
+  | (ChannelBase & {
+      type: 'mqtt';
+      url: string;
+      topic: string;
+      username?: string;
+      password?: string;
+      qos: 0 | 1;
+    });
+
+export interface AlertChannelStatus {
+  id: string;
+  lastAttemptAt: number | null;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+  pending: number;
+  dropped: number;
+  failed: number;
+}
+
 export type IncidentFilter = {
   subjectId?: number;
   state?: 'open' | 'acknowledged' | 'resolved' | 'unresolved';
@@ -818,7 +848,8 @@ export const api = {
   ): Promise<{ subject: Subject }> => json(`/api/subjects/${id}`, { method: 'PATCH', json: body }),
   followSubject: (id: number, following: boolean): Promise<{ subject: Subject }> =>
     json(`/api/subjects/${id}/follow`, { method: 'PUT', json: { following } }),
-  setRuleEnabled: (rule: CareRule, enabled: boolean): Promise<{ rule: CareRule }> =>
+  /** The whole rule again, with the changes (PUT replaces it). */
+  saveRule: (rule: CareRule): Promise<{ rule: CareRule }> =>
     json(`/api/rules/${rule.id}`, {
       method: 'PUT',
       json: {
@@ -828,7 +859,7 @@ export const api = {
         params: rule.params,
         severity: rule.severity,
         dedupSeconds: rule.dedupSeconds,
-        enabled,
+        enabled: rule.enabled,
       },
     }),
   history: (
@@ -846,6 +877,14 @@ export const api = {
     ).toString();
     return json(`/api/incidents${query ? `?${query}` : ''}`);
   },
+  notifyChannels: (): Promise<{ channels: AlertChannel[]; status: AlertChannelStatus[] }> =>
+    json('/api/notify/channels'),
+  saveNotifyChannels: (
+    channels: AlertChannel[],
+  ): Promise<{ channels: AlertChannel[]; status: AlertChannelStatus[] }> =>
+    json('/api/notify/channels', { method: 'PUT', json: { channels } }),
+  testNotifyChannel: (id: string): Promise<{ ok: boolean; error?: string }> =>
+    json(`/api/notify/channels/${encodeURIComponent(id)}/test`, { method: 'POST', json: {} }),
   incident: (id: number): Promise<{ incident: Incident; log: IncidentLogEntry[] }> =>
     json(`/api/incidents/${id}`),
   acknowledge: (id: number): Promise<{ incident: Incident }> =>

@@ -4,6 +4,7 @@ import { Logo } from './components/icons';
 import { Shell } from './components/shell';
 import { useT } from './i18n';
 import { AddCameraPage } from './pages/add-camera';
+import { AlertChannelsPage } from './pages/alert-channels';
 import { LoginPage, SetupPage } from './pages/auth';
 import { CameraPage } from './pages/camera';
 import { CameraSettingsPage } from './pages/camera-settings';
@@ -75,6 +76,7 @@ export function App() {
               <Route path="/cameras/:id/photos" component={PhotosPage} />
               <Route path="/devices" component={DevicesPage} />
               <Route path="/firmware" component={FirmwarePage} />
+              <Route path="/settings/alerts" component={AlertChannelsPage} />
               <Route path="/care" component={CarePage} />
               <Route path="/care/:id" component={SubjectPage} />
               <Route path="/incidents" component={IncidentsPage} />

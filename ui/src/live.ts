@@ -103,6 +103,7 @@ export interface LiveTopics {
   firmware: FirmwareChange;
   nodes: NodeChange;
   alerts: AlertChange;
+  notify: { change: 'channels' | 'status' };
   hello: unknown;
   resync: unknown;
 }
@@ -130,6 +131,7 @@ const NAMES = Object.keys({
   firmware: true,
   nodes: true,
   alerts: true,
+  notify: true,
 } satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

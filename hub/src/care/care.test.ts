@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { manualClock } from '../clock.js';
 import type { LiveEvent } from '../events/bus.js';
+import { startVirtualCamera } from '../photos/virtual-camera.js';
+import { tempDir } from '../testing/spawn-hub.js';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
+import { waitFor } from '../testing/wait.js';
 import type { AlertNotice } from './care.service.js';
 
 const SEOUL_0700 = Date.UTC(2026, 5, 1, 22, 0, 0); // 2026-06-02 07:00 in Asia/Seoul (UTC+9)
@@ -444,4 +449,55 @@ test('bad input: wrong params for a kind, unknown devices, a viewer adding peopl
   assert.equal((await s.owner.patch(`/api/subjects/${subject.id}`, { quietHours: '22-7' })).status, 400);
   assert.equal((await s.owner.post('/api/incidents/999/acknowledge', {})).status, 404);
   assert.equal((await s.owner.get('/api/incidents?state=weird')).status, 400);
+});
+
+test('a battery camera’s photos are signs of life: no photo for three wake intervals alerts, the next burst resolves it', async (t) => {
+  const nas = path.join(tempDir('hearth-care-nas-'), 'nas');
+  mkdirSync(nas);
+  writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
+  const clock = manualClock(SEOUL_0700);
+  const hub = await startTestHub(
+    { nasDir: nas, storage: { requireNasMount: false }, photos: { uploadsPerMinute: 0 } },
+    { clock },
+  );
+  t.after(() => hub.stop());
+  const owner = await hub.owner();
+  const { device, token } = hub.hub.devices.create({ name: 'Porch cam', kind: 'camera' });
+  hub.hub.cameras.create({ id: 'porch', name: 'Porch', kind: 'esp32', deviceId: device.id });
+  const grandpa = (
+    await owner.post('/api/subjects', { name: 'Grandpa', kind: 'other', cameraIds: ['porch'] })
+  ).body.subject;
+  // Wakes every 5 minutes: silent for three of them is worth a look.
+  await owner.post(`/api/subjects/${grandpa.id}/rules`, {
+    name: 'No photos',
+    kind: 'absence',
+    readingKind: 'photo',
+    severity: 'warning',
+    params: { forSeconds: 900 },
+  });
+  let photos = 0;
+  t.after(
+    hub.hub.bus.subscribe((event) => {
+      if (event.topic === 'photos' && (event.data as { change: string }).change === 'added') photos += 1;
+    }),
+  );
+  const camera = startVirtualCamera({ hubUrl: hub.url, token, intervalSeconds: 3600 });
+  t.after(() => camera.stop());
+  await waitFor('the first burst stored', () => (photos >= 3 ? true : undefined), 10_000);
+  clock.advance(899_000);
+  hub.hub.care.tick();
+  assert.equal((await owner.get('/api/incidents')).body.incidents.length, 0);
+  clock.advance(1_000);
+  hub.hub.care.tick();
+  const [incident] = (await owner.get('/api/incidents')).body.incidents;
+  assert.deepEqual([incident.title, incident.state], ['Grandpa: No photos', 'open']);
+  await camera.trigger();
+  await waitFor(
+    'resolved by the next burst',
+    async () =>
+      (await owner.get(`/api/incidents/${incident.id}`)).body.incident.state === 'resolved'
+        ? true
+        : undefined,
+    10_000,
+  );
 });

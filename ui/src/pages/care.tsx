@@ -10,7 +10,8 @@ import {
   type Subject,
   type SubjectKind,
 } from '../api';
-import { useCanManage } from '../cameras';
+import { useCameras, useCanManage } from '../cameras';
+import { CameraPicture } from '../components/camera';
 import { HistoryChart } from '../components/history-chart';
 import { Icon } from '../components/icons';
 import {
@@ -211,6 +212,7 @@ function FollowToggle({ subject, onChange }: { subject: Subject; onChange: () =>
 
 function AddSubject({ nodes, onDone }: { nodes: EdgeNode[]; onDone: () => void }) {
   const t = useT();
+  const cameras = useCameras();
   const { busy, errors, setErrors, run } = useSubmit(['name', 'kind', 'quietHours', 'deviceIds']);
   return (
     <form
@@ -228,6 +230,7 @@ function AddSubject({ nodes, onDone }: { nodes: EdgeNode[]; onDone: () => void }
             name,
             kind: String(form.get('kind')) as SubjectKind,
             deviceIds: form.getAll('deviceIds').map(Number),
+            cameraIds: form.getAll('cameraIds').map(String),
             quietHours: quietHours || null,
           });
           onDone();
@@ -250,6 +253,14 @@ function AddSubject({ nodes, onDone }: { nodes: EdgeNode[]; onDone: () => void }
           <CheckboxField key={node.id} label={node.name} name="deviceIds" value={String(node.id)} />
         ))}
       </fieldset>
+      {cameras.data && cameras.data.length > 0 ? (
+        <fieldset class="field">
+          <legend>{t('care.seenBy')}</legend>
+          {cameras.data.map((camera) => (
+            <CheckboxField key={camera.id} label={camera.name} name="cameraIds" value={camera.id} />
+          ))}
+        </fieldset>
+      ) : null}
       <TextField
         label={t('care.quietHours')}
         hint={t('care.quietHoursHint')}
@@ -281,7 +292,7 @@ function useLatestReadings(deviceIds: number[]) {
   return latest;
 }
 
-function SubjectCard({ subject, onChange }: { subject: Subject; onChange: () => void }) {
+export function SubjectCard({ subject, onChange }: { subject: Subject; onChange: () => void }) {
   const t = useT();
   const latest = useLatestReadings(subject.deviceIds);
   useLive('nodes', (change) => {
@@ -296,9 +307,26 @@ function SubjectCard({ subject, onChange }: { subject: Subject; onChange: () => 
         <span class="badge">{t(`care.kind.${subject.kind}` as MessageKey)}</span>
         <FollowToggle subject={subject} onChange={onChange} />
       </div>
+      <SubjectCameras cameraIds={subject.cameraIds} />
       {latest.data ? <StateTiles latest={latest.data} /> : <Loading />}
       <Controls subject={subject} nodeIds={subject.deviceIds} />
     </section>
+  );
+}
+
+/** The picture of each camera watching the person (tap for the live view). */
+function SubjectCameras({ cameraIds }: { cameraIds: string[] }) {
+  const cameras = useCameras();
+  const watching = (cameras.data ?? []).filter((camera) => cameraIds.includes(camera.id));
+  if (watching.length === 0) return null;
+  return (
+    <div class="subject-cameras">
+      {watching.map((camera) => (
+        <a key={camera.id} href={`/cameras/${camera.id}`} class="subject-camera" aria-label={camera.name}>
+          <CameraPicture camera={camera} />
+        </a>
+      ))}
+    </div>
   );
 }
 
@@ -398,6 +426,130 @@ function describeRule(rule: CareRule, t: ReturnType<typeof useT>): string {
   }
 }
 
+/** A rule with its state; members change its numbers (limit, how long, repeat window, severity) in place. */
+function RuleRow({
+  rule,
+  canManage,
+  onChange,
+}: {
+  rule: CareRule;
+  canManage: boolean;
+  onChange: () => void;
+}) {
+  const t = useT();
+  const [editing, setEditing] = useState(false);
+  const { busy, errors, run } = useSubmit([
+    'params.limit',
+    'params.forSeconds',
+    'params.resolveSeconds',
+    'dedupSeconds',
+  ]);
+  const p = rule.params as { limit?: number; forSeconds?: number; resolveSeconds?: number };
+  const save = (patch: Partial<CareRule>) =>
+    run(async () => {
+      await api.saveRule({ ...rule, ...patch });
+      setEditing(false);
+      onChange();
+    });
+  return (
+    <li class={`rule rule-${rule.state}`} data-testid={`rule-${rule.id}`}>
+      <strong>{rule.name}</strong> <SeverityTag severity={rule.severity} />{' '}
+      <span class={`badge rule-state-${rule.state}`}>{t(`care.ruleState.${rule.state}` as MessageKey)}</span>
+      <span class="muted"> · {describeRule(rule, t)}</span>
+      {canManage ? (
+        <>
+          <label class="inline-check">
+            <input
+              type="checkbox"
+              checked={rule.enabled}
+              onChange={(e) => void save({ enabled: e.currentTarget.checked })}
+            />{' '}
+            {t('care.ruleOn')}
+          </label>
+          {!editing ? (
+            <button type="button" class="btn btn-quiet" onClick={() => setEditing(true)}>
+              {t('care.ruleEdit')}
+            </button>
+          ) : null}
+        </>
+      ) : null}
+      {editing ? (
+        <form
+          class="form form-inline"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = new FormData(e.currentTarget);
+            const number = (name: string) => Number(form.get(name));
+            const params = { ...rule.params };
+            if (form.has('limit')) params.limit = number('limit');
+            if (form.has('forSeconds')) params.forSeconds = number('forSeconds');
+            if (form.has('resolveSeconds')) params.resolveSeconds = number('resolveSeconds');
+            void save({
+              params,
+              severity: String(form.get('severity')) as AlertSeverity,
+              dedupSeconds: number('dedupMinutes') * 60,
+            });
+          }}
+        >
+          {p.limit !== undefined ? (
+            <TextField
+              label={t('care.ruleLimit')}
+              name="limit"
+              type="number"
+              step="0.1"
+              value={String(p.limit)}
+              error={errors.fields['params.limit']}
+            />
+          ) : null}
+          {p.forSeconds !== undefined ? (
+            <TextField
+              label={t('care.ruleFor')}
+              name="forSeconds"
+              type="number"
+              min="0"
+              value={String(p.forSeconds)}
+              error={errors.fields['params.forSeconds']}
+            />
+          ) : null}
+          {p.resolveSeconds !== undefined ? (
+            <TextField
+              label={t('care.ruleResolve')}
+              name="resolveSeconds"
+              type="number"
+              min="0"
+              value={String(p.resolveSeconds)}
+              error={errors.fields['params.resolveSeconds']}
+            />
+          ) : null}
+          <TextField
+            label={t('care.ruleDedup')}
+            name="dedupMinutes"
+            type="number"
+            min="0"
+            value={String(Math.round(rule.dedupSeconds / 60))}
+            error={errors.fields.dedupSeconds}
+          />
+          <SelectField label={t('care.filter.severity')} name="severity" value={rule.severity}>
+            {(['info', 'warning', 'emergency'] as const).map((severity) => (
+              <option value={severity} key={severity}>
+                {t(`care.severity.${severity}` as MessageKey)}
+              </option>
+            ))}
+          </SelectField>
+          <FormError message={errors.form} />
+          <button type="submit" class="btn btn-primary" disabled={busy}>
+            {t('common.save')}
+          </button>
+          <button type="button" class="btn" onClick={() => setEditing(false)}>
+            {t('common.cancel')}
+          </button>
+        </form>
+      ) : null}
+    </li>
+  );
+}
+
 /** `/care/:id`: one person: state, controls, rules and their incidents. */
 export function SubjectPage({ id }: { id: string }) {
   const t = useT();
@@ -445,26 +597,7 @@ export function SubjectPage({ id }: { id: string }) {
         ) : null}
         <ul class="plain-list" data-testid="rules">
           {rules.map((rule) => (
-            <li key={rule.id} class={`rule rule-${rule.state}`}>
-              <strong>{rule.name}</strong> <SeverityTag severity={rule.severity} />{' '}
-              <span class={`badge rule-state-${rule.state}`}>
-                {t(`care.ruleState.${rule.state}` as MessageKey)}
-              </span>
-              <span class="muted"> · {describeRule(rule, t)}</span>
-              {canManage ? (
-                <label class="inline-check">
-                  <input
-                    type="checkbox"
-                    checked={rule.enabled}
-                    onChange={async (e) => {
-                      await api.setRuleEnabled(rule, e.currentTarget.checked);
-                      void detail.reload();
-                    }}
-                  />{' '}
-                  {t('care.ruleOn')}
-                </label>
-              ) : null}
-            </li>
+            <RuleRow key={rule.id} rule={rule} canManage={canManage} onChange={() => void detail.reload()} />
           ))}
         </ul>
       </section>

@@ -6,6 +6,7 @@ import { LoadError, Loading, PageHeader, useResource } from '../components/ui';
 import { usePageTitle } from '../hooks';
 import { useT } from '../i18n';
 import { useLive } from '../live';
+import { SubjectCard } from './care';
 
 const RECENT = 6;
 
@@ -15,6 +16,10 @@ export function DashboardPage() {
   const devices = useResource(async () => (await api.listDevices()).devices);
   const cameras = useCameras();
   const events = useResource(async () => (await api.listSystemEvents({ limit: RECENT })).events);
+  const subjects = useResource(async () => (await api.subjects()).subjects);
+  useLive('alerts', (change) => {
+    if (change.change === 'subjects') void subjects.reload();
+  });
 
   useLive('devices', () => void devices.reload());
   useLive('system', (event: SystemEvent) =>
@@ -45,6 +50,21 @@ export function DashboardPage() {
     <>
       <PageHeader title={t('nav.dashboard')} />
       <StorageBanner />
+      {subjects.data && subjects.data.length > 0 ? (
+        <section aria-labelledby="people-summary">
+          <div class="section-head">
+            <h2 id="people-summary">{t('nav.care')}</h2>
+            <a href="/care" class="link">
+              {t('care.allIncidents')}
+            </a>
+          </div>
+          <div class="subject-grid">
+            {subjects.data.map((subject) => (
+              <SubjectCard key={subject.id} subject={subject} onChange={() => void subjects.reload()} />
+            ))}
+          </div>
+        </section>
+      ) : null}
       <section aria-labelledby="cameras-summary">
         <div class="section-head">
           <h2 id="cameras-summary">{t('nav.cameras')}</h2>

@@ -173,6 +173,17 @@ export function SettingsPage() {
     <>
       <PageHeader title={t('nav.settings')} />
       <HouseholdForm isOwner={user.role === 'owner'} />
+      {user.role === 'owner' ? (
+        <section class="card" aria-labelledby="settings-channels">
+          <h2 id="settings-channels">{t('channels.title')}</h2>
+          <p class="hint">{t('channels.settingsHint')}</p>
+          <div class="actions">
+            <a class="btn" href="/settings/alerts">
+              {t('channels.open')}
+            </a>
+          </div>
+        </section>
+      ) : null}
       <section class="card" aria-labelledby="settings-secure">
         <h2 id="settings-secure">{t('secure.title')}</h2>
         <p class="hint">{t('secure.settingsHint')}</p>
