@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { NodeCommand } from '@hearth/hub/protocol';
+import { deadline, type NodeCommand } from '@hearth/hub/protocol';
 import pRetry, { AbortError } from 'p-retry';
 import { startCameras } from './cameras.js';
 import type { NodeConfig } from './config.js';
@@ -294,13 +294,15 @@ export function startAgent(options: {
             wakeReason: 'command',
           }),
         );
-        const response = await fetch(new URL('/api/device/photos', state.hubUrl), {
+        const limit = deadline(30_000, signal);
+        const stored = await fetch(new URL('/api/device/photos', state.hubUrl), {
           method: 'POST',
           headers: { authorization: `Bearer ${state.token}` },
           body: form,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
-        });
-        const stored = await bodyOf<{ photos: { id: number }[] }>(response);
+          signal: limit.signal,
+        })
+          .then((response) => bodyOf<{ photos: { id: number }[] }>(response))
+          .finally(limit.done);
         return `photo ${stored.photos[0]?.id} of ${shot.cameraId}`;
       }
       default:

@@ -1,5 +1,6 @@
 import { hc } from 'hono/client';
 import type { AppType } from '../http/api.js';
+import { deadline } from '../protocol/deadline.js';
 
 export type { AppType };
 
@@ -8,13 +9,11 @@ export function createDeviceClient(hubUrl: string, token: string, init: { timeou
   const timeoutMs = init.timeoutMs ?? 10_000;
   return hc<AppType>(new URL('/api', hubUrl).toString(), {
     headers: { authorization: `Bearer ${token}` },
-    fetch: (input: string | URL | Request, requestInit?: RequestInit) =>
-      fetch(input, {
-        ...requestInit,
-        // The caller's signal (a shutdown) and the timeout: whichever comes first ends the call.
-        signal: requestInit?.signal
-          ? AbortSignal.any([requestInit.signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs),
-      }),
+    fetch: (input: string | URL | Request, requestInit?: RequestInit) => {
+      // The caller's signal (a shutdown) and the timeout: whichever comes first ends the call. The answers are
+      // small JSON: once the headers are in, the body follows at once (undici's body timeout covers the rest).
+      const limit = deadline(timeoutMs, requestInit?.signal);
+      return fetch(input, { ...requestInit, signal: limit.signal }).finally(limit.done);
+    },
   });
 }

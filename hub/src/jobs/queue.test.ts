@@ -404,7 +404,7 @@ test('a job that outlives its timeoutMs is aborted through its signal and counts
   const failed = queue.get(job.id);
   assert.equal(failed.status, 'queued', 'a timed-out job is retried like any failure');
   assert.equal(failed.attempts, 1);
-  assert.match(failed.lastError ?? '', /timeout/i);
+  assert.match(failed.lastError ?? '', /timed out after 30 ms/);
   assert.equal(
     (reasons[0] as Error | undefined)?.name,
     'TimeoutError',

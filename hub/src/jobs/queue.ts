@@ -6,6 +6,7 @@ import type { EventBus } from '../events/bus.js';
 import type { SystemEventService } from '../events/system-events.service.js';
 import { notFound } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
+import { deadline } from '../protocol/deadline.js';
 import { type JobStatus, jobs } from './jobs.schema.js';
 
 export type Job = typeof jobs.$inferSelect;
@@ -110,7 +111,8 @@ export function createJobQueue(deps: {
   function start(job: Job) {
     const spec = kinds.get(job.kind)!;
     runningPerKind.set(job.kind, (runningPerKind.get(job.kind) ?? 0) + 1);
-    const signal = AbortSignal.any([stopper.signal, AbortSignal.timeout(spec.timeoutMs)]);
+    const limit = deadline(spec.timeoutMs, stopper.signal);
+    const signal = limit.signal;
     const execution = (async () => {
       let failure: unknown = null;
       try {
@@ -130,6 +132,7 @@ export function createJobQueue(deps: {
       // A stop is not the job's fault: leave it `running` so the next start picks it up.
       if (!stopper.signal.aborted) finish(job, failure);
     })().finally(() => {
+      limit.done();
       running.delete(job.id);
       runningPerKind.set(job.kind, (runningPerKind.get(job.kind) ?? 1) - 1);
       schedulePump();

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { deadline } from '../protocol/deadline.js';
 import type { ChannelConfig, MqttChannel, NtfyChannel, WebhookChannel } from './channels.js';
 import { type Notice, type NoticeSeverity, noticeJson } from './notice.js';
 
@@ -35,29 +36,9 @@ const NTFY_TAG: Record<NoticeSeverity, string> = {
   info: 'information_source',
 };
 
-/**
- * One attempt's signal: aborted after the timeout (a `TimeoutError`) or with the caller's signal.
- * A plain timer rather than `AbortSignal.any([AbortSignal.timeout(…), …])`: on Node 20 the timeout
- * inside such a combination can be garbage-collected before it fires, and the attempt never ends.
- */
-function deadline(options: SendOptions): { signal: AbortSignal; done(): void } {
-  const controller = new AbortController();
-  const ms = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const timer = setTimeout(
-    () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
-    ms,
-  );
-  const outer = options.signal;
-  const forward = () => controller.abort(outer?.reason);
-  if (outer?.aborted) forward();
-  else outer?.addEventListener('abort', forward, { once: true });
-  return {
-    signal: controller.signal,
-    done() {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', forward);
-    },
-  };
+/** One attempt's signal: aborted after the timeout (a `TimeoutError`) or with the caller's signal. */
+function attemptDeadline(options: SendOptions): { signal: AbortSignal; done(): void } {
+  return deadline(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.signal);
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
@@ -115,7 +96,7 @@ async function post(
   options: SendOptions,
 ) {
   const where = new URL(url).host;
-  const attempt = deadline(options);
+  const attempt = attemptDeadline(options);
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -228,7 +209,7 @@ export async function sendMqtt(channel: MqttChannel, notice: Notice, options: Se
   });
   // Errors after the outcome is known (a late socket error while closing) must not go unheard.
   client.on('error', () => undefined);
-  const attempt = deadline(options);
+  const attempt = attemptDeadline(options);
   const { signal } = attempt;
   let published = false;
   let settle: { onError(error: unknown): void; onClose(): void; onAbort(): void } | undefined;

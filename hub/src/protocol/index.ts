@@ -3,6 +3,7 @@
  * Plain types and constants only: nothing here imports the hub's HTTP layer or database.
  */
 export const DEVICE_API_PREFIX = '/api/device';
+export { deadline } from './deadline.js';
 
 export interface DeviceIdentity {
   id: number;
