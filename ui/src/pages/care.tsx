@@ -426,6 +426,13 @@ function describeRule(rule: CareRule, t: ReturnType<typeof useT>): string {
   }
 }
 
+/** The numbers of a rule's params a member may change, where the rule has them. */
+const NUMBER_PARAMS = [
+  { name: 'limit', label: 'care.ruleLimit', step: '0.1' },
+  { name: 'forSeconds', label: 'care.ruleFor', step: undefined },
+  { name: 'resolveSeconds', label: 'care.ruleResolve', step: undefined },
+] as const satisfies readonly { name: string; label: MessageKey; step?: string }[];
+
 /** A rule with its state; members change its numbers (limit, how long, repeat window, severity) in place. */
 function RuleRow({
   rule,
@@ -439,12 +446,10 @@ function RuleRow({
   const t = useT();
   const [editing, setEditing] = useState(false);
   const { busy, errors, run } = useSubmit([
-    'params.limit',
-    'params.forSeconds',
-    'params.resolveSeconds',
+    ...NUMBER_PARAMS.map(({ name }) => `params.${name}`),
     'dedupSeconds',
   ]);
-  const p = rule.params as { limit?: number; forSeconds?: number; resolveSeconds?: number };
+  const p = rule.params as Partial<Record<(typeof NUMBER_PARAMS)[number]['name'], number>>;
   const save = (patch: Partial<CareRule>) =>
     run(async () => {
       await api.saveRule({ ...rule, ...patch });
@@ -482,9 +487,7 @@ function RuleRow({
             const form = new FormData(e.currentTarget);
             const number = (name: string) => Number(form.get(name));
             const params = { ...rule.params };
-            if (form.has('limit')) params.limit = number('limit');
-            if (form.has('forSeconds')) params.forSeconds = number('forSeconds');
-            if (form.has('resolveSeconds')) params.resolveSeconds = number('resolveSeconds');
+            for (const { name } of NUMBER_PARAMS) if (form.has(name)) params[name] = number(name);
             void save({
               params,
               severity: String(form.get('severity')) as AlertSeverity,
@@ -492,36 +495,17 @@ function RuleRow({
             });
           }}
         >
-          {p.limit !== undefined ? (
+          {NUMBER_PARAMS.filter(({ name }) => p[name] !== undefined).map(({ name, label, step }) => (
             <TextField
-              label={t('care.ruleLimit')}
-              name="limit"
+              key={name}
+              label={t(label)}
+              name={name}
               type="number"
-              step="0.1"
-              value={String(p.limit)}
-              error={errors.fields['params.limit']}
+              {...(step ? { step } : { min: '0' })}
+              value={String(p[name])}
+              error={errors.fields[`params.${name}`]}
             />
-          ) : null}
-          {p.forSeconds !== undefined ? (
-            <TextField
-              label={t('care.ruleFor')}
-              name="forSeconds"
-              type="number"
-              min="0"
-              value={String(p.forSeconds)}
-              error={errors.fields['params.forSeconds']}
-            />
-          ) : null}
-          {p.resolveSeconds !== undefined ? (
-            <TextField
-              label={t('care.ruleResolve')}
-              name="resolveSeconds"
-              type="number"
-              min="0"
-              value={String(p.resolveSeconds)}
-              error={errors.fields['params.resolveSeconds']}
-            />
-          ) : null}
+          ))}
           <TextField
             label={t('care.ruleDedup')}
             name="dedupMinutes"
