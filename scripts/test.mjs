@@ -31,7 +31,9 @@ function testFiles(dir) {
 }
 
 const filter = process.argv.slice(2);
-let files = ['hub/src', 'node/src', 'ui/src', 'ui/e2e', 'firmware/test'].flatMap(testFiles).sort();
+let files = ['hub/src', 'node/src', 'ui/src', 'ui/e2e', 'firmware/test', 'scripts', 'systemd']
+  .flatMap(testFiles)
+  .sort();
 if (filter.length) files = files.filter((file) => filter.some((part) => file.includes(part)));
 if (files.length === 0) {
   console.error('no test files matched');

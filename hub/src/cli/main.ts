@@ -19,6 +19,10 @@ import { createNodeService } from '../nodes/nodes.service.js';
 import { reconcileRoot } from '../recording/reindex.js';
 import { createSegmentRepo } from '../recording/segments.repo.js';
 import { createFsWorker, createNasGuard } from '../storage/index.js';
+import { type Command, table, UsageError } from './command.js';
+
+/** Groups that parse their own arguments and open (or leave alone) the database themselves. */
+const STANDALONE: Record<string, Command> = {};
 
 const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses)
 
@@ -43,8 +47,6 @@ const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses
 
 Environment: HEARTH_DATA_DIR (default ./var), HEARTH_CONFIG (optional JSON file).`;
 
-class UsageError extends Error {}
-
 function readPasswordFromStdin(): string | null {
   if (process.stdin.isTTY) return null;
   const text = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
@@ -68,20 +70,6 @@ function services(db: Db) {
     nodes: createNodeService({ db, clock, bus, log: createLogger('silent'), devices, systemEvents }),
     systemEvents,
   };
-}
-
-function table(rows: Record<string, unknown>[]): string {
-  if (rows.length === 0) return '(none)';
-  const keys = Object.keys(rows[0]!);
-  const cell = (value: unknown) =>
-    value instanceof Date ? value.toISOString() : value === null ? '-' : String(value);
-  const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => cell(row[key]).length)));
-  const line = (values: string[]) =>
-    values
-      .map((value, i) => value.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(keys), ...rows.map((row) => line(keys.map((key) => cell(row[key]))))].join('\n');
 }
 
 function positiveInt(text: string | undefined, what: string): number {
@@ -122,6 +110,11 @@ function detail(error: AppError): string {
 }
 
 async function run(argv: string[]): Promise<void> {
+  const standalone = argv[0] && !argv[0].startsWith('-') ? STANDALONE[argv[0]] : undefined;
+  if (standalone) {
+    process.exitCode = await standalone(argv.slice(1));
+    return;
+  }
   const { positionals, values } = parseArguments(argv);
   const [group, action, ...rest] = positionals;
   if (values.help || !group) {
