@@ -16,7 +16,7 @@ import { hubUrlsForCameras } from './ble/hub-urls.js';
 import { createWifiCredentials } from './ble/wifi-credentials.js';
 import { createCameraService } from './cameras/cameras.service.js';
 import { createMjpegSources } from './cameras/mjpeg-sources.js';
-import { createAckLinks, noticeFor } from './care/alert-links.js';
+import { createAckLinks, noticeFor, personalNotice } from './care/alert-links.js';
 import { createCareService } from './care/care.service.js';
 import { createHistory } from './care/history.js';
 import { type Clock, systemClock } from './clock.js';
@@ -92,7 +92,18 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const setup = createSetupService({ db, clock, users });
   const limiter = createLoginLimiter(config.auth);
   const settings = createSettingsService({ db, clock });
-  const notify = createNotifyService({ db, clock, bus, systemEvents, log: log.child({ part: 'notify' }) });
+  const ackLinks = createAckLinks(
+    readOrCreateSecret(config.secretsDir, 'ack-links.key', () => randomBytes(32)),
+  );
+  const notify = createNotifyService({
+    db,
+    clock,
+    bus,
+    systemEvents,
+    log: log.child({ part: 'notify' }),
+    personalize: (channel, notice) => personalNotice(ackLinks, clock.now(), channel, notice),
+    secretsDir: config.secretsDir,
+  });
   const devices = createDeviceService({ db, clock, bus, systemEvents });
   const queue = createJobQueue({
     db,
@@ -206,9 +217,6 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   retention.registerCategory(clipExports.storageCategory());
   const deviceSettings = createDeviceSettings({ db, clock, bus });
-  const ackLinks = createAckLinks(
-    readOrCreateSecret(config.secretsDir, 'ack-links.key', () => randomBytes(32)),
-  );
   /** Where the household reaches the hub (links in outbound notices): HTTPS when it is served. */
   let publicBaseUrl: string | null = null;
   const care = createCareService({

@@ -593,6 +593,8 @@ interface ChannelBase {
   name: string;
   enabled: boolean;
   minSeverity: AlertSeverity;
+  /** The member whose phone it reaches: its acknowledge links act as them. Unset: the household's. */
+  memberId?: number;
 }
 /** An outbound alert channel; secrets come back as `***` and are kept when sent back so. */
 export type AlertChannel =

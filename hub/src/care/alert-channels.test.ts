@@ -154,3 +154,101 @@ test('an alert reaches a webhook and an MQTT broker, a dead channel is retried a
   assert.deepEqual([expired.status, expired.body.error.code], [403, 'invalid_link']);
   hanging.release();
 });
+
+test('a member’s own channel carries a link that acknowledges as that member; a household channel’s acts for nobody in particular', async (t) => {
+  const clock = manualClock(Date.UTC(2026, 5, 1, 3, 0, 0));
+  const hub = await startTestHub({}, { clock });
+  t.after(() => hub.stop());
+  const owner = await hub.owner();
+  const mum = await hub.hub.users.create({
+    username: 'mum',
+    displayName: 'Mum',
+    password: 'member-password-1',
+    role: 'member',
+  });
+  const viewer = await hub.hub.users.create({
+    username: 'gran',
+    password: 'member-password-1',
+    role: 'viewer',
+  });
+  const phone = await startReceiver();
+  t.after(() => phone.close());
+  const house = await startReceiver();
+  t.after(() => house.close());
+  const channels = (memberId: number) => [
+    { id: 'mum', name: 'Mum’s phone', type: 'webhook', enabled: true, url: `${phone.url}/m`, memberId },
+    { id: 'house', name: 'Home Assistant', type: 'webhook', enabled: true, url: `${house.url}/h` },
+  ];
+  // Only someone who may acknowledge can own a channel's links.
+  const refused = await owner.put('/api/notify/channels', { channels: channels(viewer.id) });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error.details.issues[0].path, 'channels.0.memberId');
+  assert.equal((await owner.put('/api/notify/channels', { channels: channels(mum.id) })).status, 200);
+
+  const { device, token } = hub.hub.devices.create({ name: 'Cradle', kind: 'node' });
+  const subject = (
+    await owner.post('/api/subjects', {
+      name: 'Minji',
+      kind: 'baby',
+      deviceIds: [device.id],
+      defaults: false,
+    })
+  ).body.subject;
+  await owner.post(`/api/subjects/${subject.id}/rules`, {
+    name: 'Fever',
+    kind: 'threshold',
+    readingKind: 'temperature',
+    severity: 'emergency',
+    params: { op: 'above', limit: 38, forSeconds: 0, resolveSeconds: 0 },
+  });
+  let seq = 0;
+  const fever = async (value: number) =>
+    hub.client().request('POST', '/api/device/readings', {
+      headers: { authorization: `Bearer ${token}` },
+      origin: null,
+      json: { readings: [{ seq: ++seq, at: clock.now(), sensor: 'cradle', kind: 'temperature', value }] },
+    });
+  const firedAt = async (receiver: typeof phone, incidentId?: number) =>
+    waitFor(
+      'a fired notice',
+      () =>
+        receiver.received
+          .map((r) => JSON.parse(r.body.toString()))
+          .find((n) => n.kind === 'fired' && (incidentId === undefined || n.incidentId !== incidentId)),
+      10_000,
+      20,
+    );
+  const press = async (ackUrl: string) => {
+    const link = new URL(ackUrl);
+    return hub.client().request('POST', `${link.pathname}${link.search}`, { origin: null });
+  };
+
+  await fever(39.2);
+  const personal = await firedAt(phone);
+  const household = await firedAt(house);
+  assert.equal(personal.id, household.id, 'the same notice');
+  assert.notEqual(personal.ackUrl, household.ackUrl, 'each with its own link');
+  const pressed = await press(personal.ackUrl);
+  assert.equal(pressed.status, 200, JSON.stringify(pressed.body));
+  const detail = (await owner.get(`/api/incidents/${personal.incidentId}`)).body;
+  assert.equal(detail.incident.acknowledgedBy.name, 'Mum');
+  const acknowledged = detail.log.find((e: { kind: string }) => e.kind === 'acknowledged');
+  assert.deepEqual(
+    [acknowledged.userId, acknowledged.userName, acknowledged.detail.via],
+    [mum.id, 'Mum', 'link'],
+  );
+  // The household's link, pressed after, is harmless and names nobody.
+  assert.equal((await press(household.ackUrl)).status, 200);
+  const again = (await owner.get(`/api/incidents/${personal.incidentId}`)).body.log.at(-1);
+  assert.deepEqual([again.kind, again.userId], ['acknowledged_again', null]);
+
+  // Someone removed from the household cannot acknowledge with a link they were sent.
+  await fever(36.4);
+  clock.advance(10 * 60_000);
+  await fever(39.5);
+  const next = await firedAt(phone, personal.incidentId);
+  hub.hub.users.remove(mum.id);
+  const stale = await press(next.ackUrl);
+  assert.deepEqual([stale.status, stale.body.error.code], [403, 'invalid_link']);
+  assert.equal((await owner.get(`/api/incidents/${next.incidentId}`)).body.incident.acknowledgedAt, null);
+});

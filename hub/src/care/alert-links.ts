@@ -12,6 +12,8 @@ interface AckClaim {
   e: number;
   /** nonce: a link works once */
   n: string;
+  /** the member the link acts for (a channel that reaches one member's phone); absent: the household */
+  u?: number;
 }
 
 /**
@@ -22,11 +24,12 @@ interface AckClaim {
 export function createAckLinks(key: Buffer) {
   const sign = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
   return {
-    make(incidentId: number, now: number): string {
+    make(incidentId: number, now: number, memberId?: number): string {
       const claim: AckClaim = {
         i: incidentId,
         e: now + ACK_LINK_SECONDS * 1000,
         n: randomBytes(12).toString('base64url'),
+        ...(memberId !== undefined ? { u: memberId } : {}),
       };
       const payload = Buffer.from(JSON.stringify(claim)).toString('base64url');
       return `${payload}.${sign(payload)}`;
@@ -36,7 +39,7 @@ export function createAckLinks(key: Buffer) {
       token: string,
       incidentId: number,
       now: number,
-    ): { ok: true; nonce: string } | { ok: false; reason: string } {
+    ): { ok: true; nonce: string; memberId: number | null } | { ok: false; reason: string } {
       const [payload = '', signature = ''] = token.split('.');
       const expected = Buffer.from(sign(payload));
       const given = Buffer.from(signature);
@@ -50,7 +53,7 @@ export function createAckLinks(key: Buffer) {
       }
       if (claim.i !== incidentId) return { ok: false, reason: 'This link is for another alert.' };
       if (claim.e <= now) return { ok: false, reason: 'This link has expired; acknowledge in the app.' };
-      return { ok: true, nonce: claim.n };
+      return { ok: true, nonce: claim.n, memberId: typeof claim.u === 'number' ? claim.u : null };
     },
   };
 }
@@ -98,4 +101,20 @@ export function noticeFor(
         }
       : {}),
   };
+}
+
+/**
+ * The notice as a member's own channel carries it: the acknowledge link signed for that member, with a
+ * nonce of its own. Household channels (no member) carry the notice as it is.
+ */
+export function personalNotice(
+  links: AckLinks,
+  now: number,
+  channel: { memberId?: number | undefined },
+  notice: Notice,
+): Notice {
+  if (channel.memberId === undefined || notice.incidentId === undefined || !notice.ackUrl) return notice;
+  const url = new URL(notice.ackUrl);
+  url.searchParams.set('token', links.make(notice.incidentId, now, channel.memberId));
+  return { ...notice, ackUrl: url.href };
 }

@@ -829,7 +829,18 @@ export function createCareService(deps: {
         )
         .get(id, checked.nonce);
       if (used) throw new AppError(409, 'link_used', 'This link was used already.');
-      return service.acknowledge(id, { userId: null, via: 'link', nonce: checked.nonce });
+      // A member's link acts for them only while they are still a member.
+      const member =
+        checked.memberId === null
+          ? null
+          : db
+              .select({ id: users.id })
+              .from(users)
+              .where(and(eq(users.id, checked.memberId), inArray(users.role, ['owner', 'member'])))
+              .get();
+      if (checked.memberId !== null && !member)
+        throw new AppError(403, 'invalid_link', 'This link was for someone who is no longer a member.');
+      return service.acknowledge(id, { userId: checked.memberId, via: 'link', nonce: checked.nonce });
     },
 
     addNote(id: number, userId: number, text: string) {

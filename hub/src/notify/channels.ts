@@ -59,6 +59,11 @@ const common = {
   enabled: z.boolean().default(false),
   /** The quietest notice this channel carries (`warning`: warnings and emergencies). */
   minSeverity: z.enum(NOTICE_SEVERITIES).default('warning'),
+  /**
+   * The member whose phone this channel reaches (a personal ntfy topic, say): its one-tap acknowledge
+   * links are signed for them, so the incident log names who acknowledged. Unset: a household channel.
+   */
+  memberId: z.number().int().positive().optional(),
 };
 
 export const webhookChannelSchema = z

@@ -57,6 +57,8 @@ export interface NotifierOptions {
   /** Notices waiting per channel before the oldest is dropped (default 100). */
   queueLimit?: number;
   onEvent?: (event: NotifierEvent) => void;
+  /** The notice as one channel carries it (a member's own acknowledge link); default: as given. */
+  personalize?: (channel: ChannelConfig, notice: Notice) => Notice;
   /** The delivery itself (default: the real senders). */
   send?: (channel: ChannelConfig, notice: Notice, options: SendOptions) => Promise<void>;
 }
@@ -213,7 +215,7 @@ export function createNotifier(options: NotifierOptions) {
       for (const channel of channels) {
         if (!channel.enabled || !meetsSeverity(notice.severity, channel.minSeverity)) continue;
         const target = lane(channel.id);
-        target.waiting.push(notice);
+        target.waiting.push(options.personalize ? options.personalize(channel, notice) : notice);
         if (target.waiting.length > queueLimit) {
           const dropped = target.waiting.shift()!;
           target.status.dropped += 1;

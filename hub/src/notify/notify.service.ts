@@ -1,5 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
+import { users } from '../accounts/accounts.schema.js';
 import type { Clock } from '../clock.js';
+import { createSealer } from '../config/sealed.js';
 import type { Db } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
 import type { SystemEventService } from '../events/system-events.service.js';
@@ -22,6 +24,8 @@ import type { SendOptions } from './senders.js';
 
 /** The `settings` row holding the channel list (one JSON array). */
 export const NOTIFY_SETTINGS_KEY = 'notifyChannels';
+/** A stored secret field starting with this is sealed (`config/sealed.ts`); older rows hold plain text. */
+const SEALED = 'sealed:';
 /** At most one "queue full" system event per channel in this time; the count is in each. */
 const DROP_EVENT_EVERY_MS = 10 * 60_000;
 
@@ -48,8 +52,29 @@ export function createNotifyService(deps: {
   retry?: Partial<RetryTimings>;
   queueLimit?: number;
   send?: (channel: ChannelConfig, notice: Notice, options: SendOptions) => Promise<void>;
+  personalize?: (channel: ChannelConfig, notice: Notice) => Notice;
+  /** Where `channels.key` seals the channels' secrets in the database (so its backups hold none in clear). */
+  secretsDir: string;
 }) {
   const { db, clock, bus, systemEvents, log } = deps;
+  const sealer = createSealer(deps.secretsDir, 'channels.key');
+
+  /** The channel as stored: its secret, if any, sealed. */
+  function sealed(channel: ChannelConfig): Record<string, unknown> {
+    const field = secretField(channel.type);
+    const value = (channel as Record<string, unknown>)[field];
+    return typeof value === 'string' ? { ...channel, [field]: `${SEALED}${sealer.seal(value)}` } : channel;
+  }
+
+  /** A stored channel with its secret opened; one sealed under another key (a database without its secrets folder) is left out. */
+  function unsealed(stored: unknown): unknown {
+    if (!stored || typeof stored !== 'object') return stored;
+    const channel = stored as Record<string, unknown>;
+    const field = secretField(channel.type as ChannelConfig['type']);
+    const value = channel[field];
+    if (typeof value !== 'string' || !value.startsWith(SEALED)) return stored;
+    return { ...channel, [field]: sealer.unseal(value.slice(SEALED.length)) };
+  }
   const lastDropEvent = new Map<string, number>();
 
   /** Each stored channel checked again: one that no longer passes is left out (and logged), not the rest. */
@@ -58,7 +83,17 @@ export function createNotifyService(deps: {
     if (!row || !Array.isArray(row.value)) return [];
     const loaded: ChannelConfig[] = [];
     for (const stored of row.value) {
-      const parsed = channelConfigSchema.safeParse(stored);
+      let opened: unknown;
+      try {
+        opened = unsealed(stored);
+      } catch {
+        log.warn(
+          { channel: (stored as { id?: unknown }).id },
+          'an alert channel’s secret was sealed with another key (database restored without its secrets folder?); the channel is not used until its secret is entered again',
+        );
+        continue;
+      }
+      const parsed = channelConfigSchema.safeParse(opened);
       if (parsed.success) loaded.push(parsed.data);
       else log.warn({ issues: issuesOf(parsed.error) }, 'a stored alert channel is invalid and is not used');
     }
@@ -101,6 +136,7 @@ export function createNotifyService(deps: {
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(deps.queueLimit ? { queueLimit: deps.queueLimit } : {}),
     ...(deps.send ? { send: deps.send } : {}),
+    ...(deps.personalize ? { personalize: deps.personalize } : {}),
   });
 
   function view(): NotifyView {
@@ -135,10 +171,25 @@ export function createNotifyService(deps: {
       const parsed = channelListSchema.safeParse(keepSecrets(input));
       if (!parsed.success)
         throw invalid(issuesOf(parsed.error).map((issue) => ({ ...issue, path: `channels.${issue.path}` })));
+      const acting = new Set(
+        db
+          .select({ id: users.id })
+          .from(users)
+          .where(inArray(users.role, ['owner', 'member']))
+          .all()
+          .map((user) => user.id),
+      );
+      const strangers = parsed.data.flatMap((channel, index) =>
+        channel.memberId !== undefined && !acting.has(channel.memberId)
+          ? [{ path: `channels.${index}.memberId`, message: 'not a member who can acknowledge alerts' }]
+          : [],
+      );
+      if (strangers.length) throw invalid(strangers);
       const now = new Date(clock.now());
+      const stored = parsed.data.map(sealed);
       db.insert(settings)
-        .values({ key: NOTIFY_SETTINGS_KEY, value: parsed.data, updatedAt: now })
-        .onConflictDoUpdate({ target: settings.key, set: { value: parsed.data, updatedAt: now } })
+        .values({ key: NOTIFY_SETTINGS_KEY, value: stored, updatedAt: now })
+        .onConflictDoUpdate({ target: settings.key, set: { value: stored, updatedAt: now } })
         .run();
       channels = parsed.data;
       const enabled = channels.filter((channel) => channel.enabled);

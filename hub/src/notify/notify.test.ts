@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import type { LiveEvent } from '../events/bus.js';
@@ -120,8 +121,15 @@ test('channels: none at first; the owner saves them; defaults applied; secrets n
   // The UI sends back what it was shown: *** keeps every stored secret.
   const echoed = await owner.put('/api/notify/channels', { channels: shown.body.channels });
   assert.equal(echoed.status, 200, JSON.stringify(echoed.body));
+  // Stored sealed (channels.key in the secrets folder): a copy of the database reveals none of them.
   const stored = storedRow() as { secret?: string; token?: string; password?: string }[];
-  assert.deepEqual([stored[0]?.secret, stored[1]?.token, stored[2]?.password], SECRETS);
+  assert.deepEqual(
+    [stored[0]?.secret, stored[1]?.token, stored[2]?.password].map((value) => value?.startsWith('sealed:')),
+    [true, true, true],
+  );
+  const dump = JSON.stringify(storedRow());
+  for (const secret of SECRETS) assert.ok(!dump.includes(secret), 'no secret in clear in the database');
+  assert.equal((await owner.get('/api/notify/channels')).status, 200);
 
   const changes = await waitFor('system event', () =>
     t.hub.systemEvents.list({ limit: 20 }).filter((event) => event.kind === 'notify.channels.changed'),
@@ -259,6 +267,7 @@ test('the stored list is what a restarted hub loads; the dead-man copy holds web
     bus: t.hub.bus,
     systemEvents: t.hub.systemEvents,
     log: createLogger('silent'),
+    secretsDir: path.join(t.dataDir, 'secrets'),
   });
   assert.deepEqual(restarted.list().channels, t.hub.notify.list().channels);
   const deadMan = restarted.deadManChannels();

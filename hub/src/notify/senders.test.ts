@@ -111,7 +111,8 @@ test('webhook: the documented example (docs/protocols.md, "Alert channels") byte
   receiver.received.length = 0;
   // Built in another key order on purpose: the body's order is fixed, so the signature is too.
   const example: Notice = {
-    ackUrl: 'https://hearth.local/api/ack/42.7.1767583145.q5C0vJ2t',
+    ackUrl:
+      'https://hearth.local/api/incidents/42/acknowledge-link?token=eyJpIjo0MiwiZSI6MTc2NzY2ODY0NTAwMCwibiI6InE1QzB2SjJ0UmszbVd4OXAifQ.i57HJM15GilbBuYg5FdENopKMNareaPAIjPHjW0NHs8',
     url: 'https://hearth.local/incidents/42',
     subject: { name: 'Mina', id: 3 } as Notice['subject'],
     incidentId: 42,
@@ -132,13 +133,13 @@ test('webhook: the documented example (docs/protocols.md, "Alert channels") byte
     '{"id":"incident-42-fired","kind":"fired","severity":"emergency","title":"Fever: Mina 38.4 °C",' +
       '"message":"Temperature above 38.0 °C for 60 s (Cradle node).","at":1767582245000,"incidentId":42,' +
       '"subject":{"id":3,"name":"Mina"},"url":"https://hearth.local/incidents/42",' +
-      '"ackUrl":"https://hearth.local/api/ack/42.7.1767583145.q5C0vJ2t"}',
+      '"ackUrl":"https://hearth.local/api/incidents/42/acknowledge-link?token=eyJpIjo0MiwiZSI6MTc2NzY2ODY0NTAwMCwibiI6InE1QzB2SjJ0UmszbVd4OXAifQ.i57HJM15GilbBuYg5FdENopKMNareaPAIjPHjW0NHs8"}',
   );
-  assert.equal(request.body.length, 333);
-  assert.equal(request.headers['content-length'], '333');
+  assert.equal(request.body.length, 451);
+  assert.equal(request.headers['content-length'], '451');
   assert.equal(
     request.headers['x-hearth-signature'],
-    'sha256=247e1e232a151b8aa3daaf89c0d203f58038603302282afb04c738b3a1ee1e02',
+    'sha256=7942825765950e70cd3d1211c48365378afee28985dfcf827994582ff12dfa92',
   );
   assert.equal(request.headers['x-hearth-notice-id'], 'incident-42-fired');
   assert.equal(request.headers['user-agent'], 'Hearth');

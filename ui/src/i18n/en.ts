@@ -762,6 +762,8 @@ export const en = {
   'channels.server': 'ntfy server',
   'channels.topic': 'Topic',
   'channels.minSeverity': 'Send alerts from',
+  'channels.member': 'Whose phone',
+  'channels.member.household': 'The household (shared)',
   'channels.enabled': 'On',
   'channels.test': 'Send a test',
   'channels.testOk': 'The test arrived.',

@@ -761,6 +761,8 @@ export const ko: Record<keyof typeof en, string> = {
   'channels.server': 'ntfy 서버',
   'channels.topic': '토픽',
   'channels.minSeverity': '보낼 알림',
+  'channels.member': '누구의 휴대폰',
+  'channels.member.household': '가족 공용',
   'channels.enabled': '켜기',
   'channels.test': '테스트 보내기',
   'channels.testOk': '테스트가 도착했습니다.',

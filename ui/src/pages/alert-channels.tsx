@@ -52,6 +52,10 @@ export function AlertChannelsPage() {
   usePageTitle(t('channels.title'));
   const isOwner = useIsOwner();
   const view = useResource(() => api.notifyChannels());
+  // Who may acknowledge: a channel can be one of theirs (their own ntfy topic, say).
+  const people = useResource(async () =>
+    (await api.listUsers()).users.filter((user) => user.role !== 'viewer'),
+  );
   const [draft, setDraft] = useState<AlertChannel[] | null>(null);
   const [issues, setIssues] = useState<Record<string, string>>({});
   const [note, setNote] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
@@ -164,6 +168,22 @@ export function AlertChannelsPage() {
             {(['info', 'warning', 'emergency'] as const).map((severity) => (
               <option key={severity} value={severity}>
                 {t(`care.severity.${severity}` as MessageKey)}
+              </option>
+            ))}
+          </SelectField>
+          <SelectField
+            label={t('channels.member')}
+            value={channel.memberId === undefined ? '' : String(channel.memberId)}
+            error={field(index, 'memberId')}
+            onChange={(e) => {
+              const picked = e.currentTarget.value;
+              change(index, { memberId: picked === '' ? undefined : Number(picked) });
+            }}
+          >
+            <option value="">{t('channels.member.household')}</option>
+            {(people.data ?? []).map((user) => (
+              <option key={user.id} value={String(user.id)}>
+                {user.displayName}
               </option>
             ))}
           </SelectField>
