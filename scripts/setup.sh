@@ -117,13 +117,15 @@ staging_kind() {
   esac
 }
 
-# The hub's config file: setup.sh owns only storage.stagingDir in it; anything else the operator set stays.
+# The hub's config file: setup.sh owns only storage.stagingDir and backup.schedule in it (nightly backups
+# come from hearth-backup.timer, not the hub's own schedule); anything else the operator set stays.
 write_config_json() { # STAGING_DIR (empty: the default under the data folder)
-  if [ ! -f "$ROOT$CONFIG_FILE" ] && [ -z "$1" ]; then
-    ensure_file "$CONFIG_FILE" 0640 root "$HEARTH_USER" <<<'{}'
-  else
-    ensure_json_key "$CONFIG_FILE" 0640 root "$HEARTH_USER" storage.stagingDir "$1"
-  fi
+  local changed_any=0
+  ensure_json_key "$CONFIG_FILE" 0640 root "$HEARTH_USER" storage.stagingDir "$1"
+  [ "$FILE_CHANGED" = 0 ] || changed_any=1
+  ensure_json_key "$CONFIG_FILE" 0640 root "$HEARTH_USER" backup.schedule timer
+  [ "$FILE_CHANGED" = 0 ] || changed_any=1
+  FILE_CHANGED=$changed_any
 }
 
 install_hub() {

@@ -32,6 +32,7 @@ import { createExportService } from './exports/exports.service.js';
 import { FIRMWARE_UPLOAD_PATH } from './firmware/firmware.routes.js';
 import { createFirmwareService } from './firmware/firmware.service.js';
 import { loadSigningKey } from './firmware/signing.js';
+import { createAccess } from './http/access.js';
 import { buildApi } from './http/api.js';
 import { createHttpApp } from './http/app.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -43,6 +44,8 @@ import { createPictureCache } from './live/picture-cache.js';
 import { createPictureRepo } from './live/pictures.repo.js';
 import { createPictureService } from './live/pictures.service.js';
 import type { Logger } from './log/logger.js';
+import { createMetrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/metrics.routes.js';
 import { createNodeSegments } from './nodes/node-segments.js';
 import { createNodeService } from './nodes/nodes.service.js';
 import { createNotifyService } from './notify/notify.service.js';
@@ -359,6 +362,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     clock,
     dataDir: config.dataDir,
     config: config.backup,
+    nas: { root: config.nasDir, fs: nasFs, guard },
   });
   loops.register({
     name: 'system-events.publish',
@@ -505,6 +509,19 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     }),
     openPhoto: (photo: { location: 'nas' | 'spool'; relPath: string }) => recording.openSegment(photo),
   });
+  // --- metrics/: read at scrape time from the services above; served at /metrics.
+  const metrics = createMetrics({
+    db,
+    bus,
+    version: HUB_VERSION,
+    cameraIds: () => cameras.listForRecording().map((camera) => camera.id),
+    recorderState: recording.state,
+    nasHealth: guard.current,
+    spool,
+    notifyStatus: notify.status,
+    sseClients: () => streams.size,
+    nodeStatuses: nodes.list,
+  });
   let openApi: unknown;
   const app = createHttpApp({
     log,
@@ -515,6 +532,14 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     openApi: () => {
       openApi ??= buildOpenApi(app, { version: HUB_VERSION });
       return openApi;
+    },
+    metrics: {
+      observe: metrics.observeRequest,
+      routes: metricsRoutes({
+        allow: createAccess({ sessions, devices }).allow,
+        metrics,
+        allowFrom: config.metrics.allowFrom,
+      }),
     },
   });
 
@@ -652,6 +677,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         log.warn('HTTPS requests outlived the shutdown grace period; they were closed');
       await live.stopAll();
       await notify.stop();
+      metrics.stop();
       care.stop();
       await recording.stop();
       await ble.stop();

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/load.js';
 import { createHub } from './hub.js';
 import { createLogger } from './log/logger.js';
+import { systemdNotifier } from './system/sd-notify.js';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -14,6 +15,9 @@ try {
 }
 
 const log = createLogger(config.log.level);
+// Under systemd (Type=notify): READY once serving, watchdog pings from this event loop, STOPPING.
+// Made first: the hub's child processes (ffmpeg, its fs worker) must not inherit the notify variables.
+const systemd = systemdNotifier({ log });
 const hub = createHub({ config, log });
 
 let stopping = false;
@@ -21,6 +25,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down');
+  systemd.stopping('Stopping: finishing requests and segments');
   try {
     await hub.stop();
     process.exit(0);
@@ -48,6 +53,8 @@ try {
       `\n  Hearth is running at ${url}\n${secure}${code ? `  First run: open ${url}/setup and enter the setup code ${code}\n` : ''}\n`,
     );
   }
+  const recording = hub.cameras.listForRecording().length;
+  systemd.ready(`Listening on ${url}; recording ${recording} camera${recording === 1 ? '' : 's'}`);
 } catch (error) {
   log.fatal({ err: error }, 'hub failed to start');
   process.exit(1);

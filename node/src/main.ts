@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { systemdNotifier } from '@hearth/hub/systemd';
 import { startAgent } from './agent.js';
 import { loadNodeConfig } from './config.js';
 import { enrol, readState, whoAmI } from './hub-link.js';
@@ -67,6 +68,10 @@ switch (command) {
   }
   case 'run': {
     let agent: ReturnType<typeof startAgent>;
+    // Under systemd (Type=notify): READY once the agent runs, watchdog pings from this event loop, STOPPING.
+    const systemd = systemdNotifier({
+      log: { warn: (message) => console.warn(`${stamp()} warning: ${message}`) },
+    });
     try {
       const state = await readState(stateDir);
       const config = await loadNodeConfig(stateDir, values.config);
@@ -79,11 +84,13 @@ switch (command) {
           warn: (message) => console.warn(`${stamp()} warning: ${message}`),
         },
       });
+      systemd.ready(`Running: ${config.sensors.length} sensors, ${config.cameras.length} cameras`);
     } catch (error) {
       fail((error as Error).message);
     }
     const stop = async (signal: string) => {
       console.log(`${stamp()} ${signal}: stopping`);
+      systemd.stopping('Stopping: finishing segments');
       await agent.stop();
       process.exit(0);
     };

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../accounts/accounts.schema.js';
 import { createSetupService } from '../accounts/setup.service.js';
 import { createUserService } from '../accounts/users.service.js';
+import { backupCommand, restoreCommand } from '../backup/backup.cli.js';
 import { bleCommand } from '../ble/ble.cli.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -11,6 +12,9 @@ import { backupDatabase } from '../db/backup.js';
 import { closeDatabase, type Db, databasePath, openDatabase } from '../db/client.js';
 import { DEVICE_KINDS, type DeviceKind } from '../devices/devices.schema.js';
 import { createDeviceService } from '../devices/devices.service.js';
+import { doctorCommand } from '../doctor/doctor.cli.js';
+import { logsCommand } from '../doctor/logs.cli.js';
+import { statusCommand } from '../doctor/status.cli.js';
 import { EventBus } from '../events/bus.js';
 import { createSystemEvents } from '../events/system-events.service.js';
 import { AppError } from '../http/errors.js';
@@ -18,11 +22,19 @@ import { createLogger } from '../log/logger.js';
 import { createNodeService } from '../nodes/nodes.service.js';
 import { reconcileRoot } from '../recording/reindex.js';
 import { createSegmentRepo } from '../recording/segments.repo.js';
-import { createFsWorker, createNasGuard } from '../storage/index.js';
+import { remoteCommand } from '../remote/remote.cli.js';
+import { commandNasGuard, createFsWorker } from '../storage/index.js';
 import { type Command, table, UsageError } from './command.js';
 
 /** Groups that parse their own arguments and open (or leave alone) the database themselves. */
-const STANDALONE: Record<string, Command> = {};
+const STANDALONE: Record<string, Command> = {
+  backup: backupCommand,
+  restore: restoreCommand,
+  remote: remoteCommand,
+  doctor: doctorCommand,
+  status: statusCommand,
+  logs: logsCommand,
+};
 
 const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses)
 
@@ -39,11 +51,19 @@ const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses
   hearth token revoke <device-id> [--token-id N]   revokes one token, or all of the device's tokens
   hearth db migrate                          apply database migrations
   hearth db backup <file>                    consistent copy of the database, safe while the hub runs
+  hearth backup [--to DIR] [--keep N]        dated archive (database, config, manifest) on the NAS, else in <data>/backups
+  hearth restore FILE [--dry-run] [--force] [--with-config]   hub stopped: verify the archive, put its database back
   hearth reindex                             rebuild the recordings index from the files on the NAS and in the spool
+  hearth doctor [--json]                     checks and explains (tools, NAS, space, Bluetooth, clock, database, service,
+                                             recorders, nodes); exit 0 all ok, 1 a warning, 2 a failure
+  hearth status                              one-screen summary: service, cameras, NAS, nodes, alerts, last backup
+  hearth logs [-f] [-n N] [--since TIME] [--unit hearth-node]   the journal of hearth-hub, pretty-printed
   hearth ble status                          Bluetooth adapter, household Wi-Fi name, recent camera adoptions
   hearth ble wifi <ssid>                     the Wi-Fi new cameras join; password from stdin (sealed, never shown)
   hearth ble scan [--seconds 5]              cameras in range that can be added
   hearth ble adopt <address> --name NAME [--camera-id ID]   adds the camera: Wi-Fi, hub address, token
+  hearth remote enable --endpoint HOST[:PORT] [--subnet CIDR] [--allowed-ips CIDR,...]   WireGuard for phones away (sudo)
+  hearth remote add-phone <name>             a phone's WireGuard configuration and QR code; remove-phone <name>, list, disable
 
 Environment: HEARTH_DATA_DIR (default ./var), HEARTH_CONFIG (optional JSON file).`;
 
@@ -261,13 +281,7 @@ async function run(argv: string[]): Promise<void> {
         };
         try {
           // An unmounted NAS looks like an empty folder: reconciling against it would drop every row.
-          const guard = createNasGuard({
-            root: config.nasDir,
-            fs,
-            requireMountPoint: config.storage.requireNasMount ?? true,
-            createMarker: false,
-            intervalMs: 60_000,
-          });
+          const guard = commandNasGuard(config, fs);
           const health = await guard.check();
           const roots: (readonly ['nas' | 'spool', string])[] = existsSync(config.storage.spoolDir)
             ? [['spool', config.storage.spoolDir]]

@@ -208,8 +208,13 @@ export const configSchema = z
       .prefault({}),
     backup: z
       .object({
-        /** Nightly database backup into `<dataDir>/backups`; 0 turns it off. */
-        keep: z.number().int().nonnegative().default(7),
+        /** Archives of this host kept in the folder a backup lands in (`<nasDir>/backups` or the spool `<dataDir>/backups`). */
+        keep: z.number().int().min(1).default(7),
+        /**
+         * Who takes the periodic backup: the hub itself every `intervalHours` (`npm start` installs), the
+         * systemd `hearth-backup.timer` running `hearth backup` (the appliance; setup.sh writes "timer"), or nobody.
+         */
+        schedule: z.enum(['hub', 'timer', 'off']).default('hub'),
         intervalHours: z.number().positive().default(24),
       })
       .strict()
@@ -252,6 +257,23 @@ export const configSchema = z
         clockToleranceSeconds: z.number().int().positive().default(600),
         /** In demo mode, a virtual battery camera (`demo-garden`) uploads bursts to this hub. */
         demoCamera: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    /** `GET /metrics` (Prometheus text format). */
+    metrics: z
+      .object({
+        /**
+         * Who may scrape: `localhost` (loopback peers), `lan` (private, link-local and unique-local
+         * addresses), `owners` (an owner's session, from anywhere), or addresses and CIDRs
+         * (`192.168.1.20`, `192.168.1.0/24`). Empty: nobody.
+         */
+        allowFrom: z
+          .array(
+            z.union([z.enum(['localhost', 'lan', 'owners']), z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]),
+          )
+          .max(64)
+          .default(['localhost', 'owners']),
       })
       .strict()
       .prefault({}),

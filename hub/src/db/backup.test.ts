@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { manualClock } from '../clock.js';
 import { runCli, spawnHub, tempDir } from '../testing/spawn-hub.js';
-import { startTestHub, TestClient } from '../testing/test-hub.js';
+import { TestClient } from '../testing/test-hub.js';
 
 /**
  * Backups are taken while the hub keeps writing: `hearth db backup` from another process, and the
@@ -94,70 +93,4 @@ test('`hearth db backup` while the hub serves a stream of writes yields a consis
     await writers;
   }
   assert.equal(await hub.stop(), 0);
-});
-
-test('the db.backup job (POST /api/system/backup) writes into <dataDir>/backups and keeps backup.keep files', async (t) => {
-  const clock = manualClock(Date.UTC(2026, 2, 1, 3, 0, 0));
-  const hub = await startTestHub({ backup: { keep: 2 } }, { clock });
-  t.after(async () => {
-    await hub.stop();
-    rmSync(hub.dataDir, { recursive: true, force: true });
-  });
-  const dir = path.join(hub.dataDir, 'backups');
-  const backupJobs = () => hub.hub.queue.list({ kind: 'db.backup', limit: 50 });
-
-  // The hub schedules one at start when none exists; let it finish so the counts below are exact.
-  await waitFor(
-    () => backupJobs().length > 0 && backupJobs().every((job) => job.status === 'succeeded'),
-    'the start-up backup',
-  );
-
-  const owner = await hub.owner();
-  const member = await hub.userWithRole('member');
-  assert.equal((await member.post('/api/system/backup')).status, 403, 'only an owner may start a backup');
-
-  // Named after the hub clock: 03:00 was the start-up backup, then one each hour.
-  const names = ['hearth-20260301-040000.db', 'hearth-20260301-050000.db', 'hearth-20260301-060000.db'];
-  const expectedNames: string[] = [];
-  for (const name of names) {
-    clock.advance(3600_000);
-    const response = await owner.post('/api/system/backup');
-    assert.equal(response.status, 202);
-    const { job } = response.body;
-    assert.equal(job.kind, 'db.backup');
-    assert.deepEqual(job.payload, { reason: 'manual' });
-    await waitFor(
-      () => hub.hub.queue.get(job.id).status !== 'queued' && hub.hub.queue.get(job.id).status !== 'running',
-      `backup job ${job.id}`,
-    );
-    const done = hub.hub.queue.get(job.id);
-    assert.equal(done.status, 'succeeded', done.lastError ?? '');
-    expectedNames.push(name);
-    const files = readdirSync(dir).filter((name) => name.endsWith('.db'));
-    assert.ok(
-      files.includes(expectedNames.at(-1)!),
-      `the new backup ${expectedNames.at(-1)} is there: ${files}`,
-    );
-    assert.ok(files.length <= 2, `at most backup.keep = 2 files, found ${files}`);
-  }
-
-  assert.deepEqual(
-    readdirSync(dir).sort(),
-    expectedNames.slice(-2),
-    'the two newest are kept, nothing else is left',
-  );
-  const listed = await owner.get('/api/jobs?kind=db.backup&status=succeeded');
-  assert.equal(listed.status, 200);
-  assert.ok(listed.body.jobs.length >= 3);
-
-  const newest = openReadonly(path.join(dir, expectedNames.at(-1)!));
-  try {
-    assert.equal(newest.pragma('integrity_check', { simple: true }), 'ok');
-    assert.deepEqual(
-      newest.prepare('SELECT username FROM users ORDER BY id').pluck().all(),
-      hub.hub.users.list().map((user) => user.username),
-    );
-  } finally {
-    newest.close();
-  }
 });

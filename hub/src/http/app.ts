@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { routePath } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
@@ -38,6 +39,11 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
   /** Paths that stream their bodies and enforce their own, larger limits (photo uploads). */
   streamedBodyPaths?: string[];
   openApi: () => unknown;
+  /** Observability (metrics/): told of every answered request; its `/metrics` route is served before the UI. */
+  metrics?: {
+    observe(method: string, route: string, status: number, seconds: number): void;
+    routes: Hono<AppEnv>;
+  };
 }) {
   const app = new Hono<AppEnv>();
 
@@ -46,11 +52,14 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
     const started = performance.now();
     c.set('log', deps.log.child({ req: c.get('requestId') }));
     await next();
+    const ms = performance.now() - started;
+    // The pattern of the handler that answered (`/api/cameras/:id`, `*` for no route): a bounded label.
+    deps.metrics?.observe(c.req.method, routePath(c), c.res.status, ms / 1000);
     const line = {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round(performance.now() - started),
+      ms: Math.round(ms),
     };
     if (c.req.path === '/api/health') c.get('log').debug(line, 'request');
     else c.get('log').info(line, 'request');
@@ -86,6 +95,7 @@ export function createHttpApp<Api extends Hono<AppEnv>>(deps: {
 
   app.get('/api/openapi.json', (c) => c.json(deps.openApi()));
   app.route('/api', deps.api);
+  if (deps.metrics) app.route('/', deps.metrics.routes);
 
   const root = path.relative(process.cwd(), deps.uiDir) || '.';
   app.use(

@@ -20,6 +20,7 @@ export {
   type WalkSummary,
 } from './fs-worker.js';
 export {
+  commandNasGuard,
   createNasGuard,
   type NasDownReason,
   type NasGuard,

@@ -235,3 +235,20 @@ export function createNasGuard(options: NasGuardOptions): NasGuard {
     },
   };
 }
+
+/**
+ * The NAS as a maintenance command sees it (reindex, backup, doctor): one check when asked, never
+ * creating the marker (only the hub, or the installer, decides that a share is the household's NAS).
+ */
+export function commandNasGuard(
+  config: { nasDir: string; storage: { requireNasMount?: boolean | undefined } },
+  fs: FsWorker,
+): NasGuard {
+  return createNasGuard({
+    root: config.nasDir,
+    fs,
+    requireMountPoint: config.storage.requireNasMount ?? true,
+    createMarker: false,
+    intervalMs: 60_000,
+  });
+}

@@ -20,7 +20,12 @@ export function systemRoutes(deps: {
         uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       }),
     )
-    .post('/system/backup', allow('owner', 'Back up the database now (into the data folder)'), (c) =>
-      c.json({ job: queue.enqueue('db.backup', { reason: 'manual' }) }, 202),
+    .post(
+      '/system/backup',
+      allow(
+        'owner',
+        'Back up the database and config now (onto the NAS, or the data folder while it is away)',
+      ),
+      (c) => c.json({ job: queue.enqueue('db.backup', { reason: 'manual' }) }, 202),
     );
 }
