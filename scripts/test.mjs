@@ -2,7 +2,7 @@
 // `npm test`: brings the build up to date (some tests run the compiled hub as a real process,
 // as production does), then runs every workspace's tests with Node's own runner on the sources.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,10 @@ if (files.length === 0) {
 // that is removed afterwards, so repeated runs never fill the disk. Mounts a test left behind are
 // detached (lazily, so a hung one cannot block) before anything is deleted.
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'hearth-tests-'));
+// Like /tmp itself, passable by other users: tests that drop to the hub's own user (`hearth doctor` as
+// root switches to the data folder's owner; the installer writes the NAS marker as `hearth`) must reach
+// their folders inside it.
+chmodSync(scratch, 0o755);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--conditions=development', '--test', '--test-concurrency=2', ...files],

@@ -40,7 +40,7 @@ export const MANIFEST_NAME = 'manifest.json';
 
 /** Said in every manifest, so a person holding only the archive knows what it cannot bring back. */
 export const NOT_INCLUDED = [
-  'the secrets folder (secretsDir: wifi.key, ca.key, tls-server.key, ack-links.key, node-live.key, firmware-signing.key). Restored on new hardware without a copy of it, the hub makes a new local CA (every phone and browser must trust it again), the household Wi-Fi password must be entered again before cameras can be adopted or re-sent the Wi-Fi, acknowledgement links already sent stop working, and cameras refuse firmware signed with the old key until re-adopted.',
+  'the secrets folder (secretsDir: wifi.key, channels.key, ca.key, tls-server.key, ack-links.key, node-live.key, firmware-signing.key). Restored on new hardware without a copy of it, the hub makes a new local CA (every phone and browser must trust it again), the household Wi-Fi password and the alert channels’ secrets (sealed in the database) must be entered again, acknowledgement links already sent stop working, and cameras refuse firmware signed with the old key until re-adopted.',
   'recordings, photos and clip exports: they live on the NAS, and the index is rebuilt from the files (hearth reindex).',
 ];
 
@@ -314,7 +314,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       MANIFEST_NAME,
       ...files.map((file) => file.path),
     ]);
-    // It holds password and token hashes and notification channel secrets: owner only.
+    // It holds password and token hashes and sealed secrets: owner only.
     await chmod(packed, 0o600);
     const bytes = (await stat(packed)).size;
 
