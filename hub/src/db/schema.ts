@@ -1,4 +1,5 @@
 export * from '../accounts/accounts.schema.js';
+export * from '../ai/routine/routine.schema.js';
 export * from '../ble/ble.schema.js';
 export * from '../cameras/cameras.schema.js';
 export * from '../care/care.schema.js';
