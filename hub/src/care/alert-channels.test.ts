@@ -6,6 +6,7 @@ import { freePort, startMosquitto, startReceiver } from '../notify/fixtures/rece
 import { webhookSignature } from '../notify/senders.js';
 import { startTestHub } from '../testing/test-hub.js';
 import { waitFor } from '../testing/wait.js';
+import { babyWithCradle } from './fixtures/cradle.js';
 
 test('an alert reaches a webhook and an MQTT broker, a dead channel is retried and reported and holds nothing up; the notice’s link acknowledges once', async (t) => {
   const clock = manualClock(Date.UTC(2026, 5, 1, 3, 0, 0));
@@ -43,27 +44,10 @@ test('an alert reaches a webhook and an MQTT broker, a dead channel is retried a
   });
   assert.equal(saved.status, 200, JSON.stringify(saved.body));
 
-  const { device, token } = hub.hub.devices.create({ name: 'Cradle', kind: 'node' });
-  const subject = (
-    await owner.post('/api/subjects', {
-      name: 'Minji',
-      kind: 'baby',
-      deviceIds: [device.id],
-      defaults: false,
-    })
-  ).body.subject;
-  await owner.post(`/api/subjects/${subject.id}/rules`, {
-    name: 'Fever',
-    kind: 'threshold',
-    readingKind: 'temperature',
-    severity: 'emergency',
-    params: { op: 'above', limit: 38, forSeconds: 0, resolveSeconds: 0 },
-  });
-  const reading = await hub.client().request('POST', '/api/device/readings', {
-    headers: { authorization: `Bearer ${token}` },
-    origin: null,
-    json: { readings: [{ seq: 1, at: clock.now(), sensor: 'cradle', kind: 'temperature', value: 39.1 }] },
-  });
+  const cradle = await babyWithCradle(hub, owner);
+  const { subject } = cradle;
+  await cradle.feverRule();
+  const reading = await cradle.send([{ at: clock.now(), kind: 'temperature', value: 39.1 }]);
   assert.equal(reading.status, 200);
   // The incident exists and the reading was answered while the slow channel still holds its request open.
   const incident = (await owner.get('/api/incidents')).body.incidents[0];
@@ -128,17 +112,9 @@ test('an alert reaches a webhook and an MQTT broker, a dead channel is retried a
   );
 
   // A link older than a day does not work.
-  await hub.client().request('POST', '/api/device/readings', {
-    headers: { authorization: `Bearer ${token}` },
-    origin: null,
-    json: { readings: [{ seq: 2, at: clock.now(), sensor: 'cradle', kind: 'temperature', value: 36.5 }] },
-  });
+  await cradle.send([{ at: clock.now(), kind: 'temperature', value: 36.5 }]);
   clock.advance(10 * 60_000);
-  await hub.client().request('POST', '/api/device/readings', {
-    headers: { authorization: `Bearer ${token}` },
-    origin: null,
-    json: { readings: [{ seq: 3, at: clock.now(), sensor: 'cradle', kind: 'temperature', value: 39.4 }] },
-  });
+  await cradle.send([{ at: clock.now(), kind: 'temperature', value: 39.4 }]);
   const second = await waitFor(
     'the second fever notice',
     () =>
@@ -185,29 +161,9 @@ test('a member’s own channel carries a link that acknowledges as that member; 
   assert.equal(refused.body.error.details.issues[0].path, 'channels.0.memberId');
   assert.equal((await owner.put('/api/notify/channels', { channels: channels(mum.id) })).status, 200);
 
-  const { device, token } = hub.hub.devices.create({ name: 'Cradle', kind: 'node' });
-  const subject = (
-    await owner.post('/api/subjects', {
-      name: 'Minji',
-      kind: 'baby',
-      deviceIds: [device.id],
-      defaults: false,
-    })
-  ).body.subject;
-  await owner.post(`/api/subjects/${subject.id}/rules`, {
-    name: 'Fever',
-    kind: 'threshold',
-    readingKind: 'temperature',
-    severity: 'emergency',
-    params: { op: 'above', limit: 38, forSeconds: 0, resolveSeconds: 0 },
-  });
-  let seq = 0;
-  const fever = async (value: number) =>
-    hub.client().request('POST', '/api/device/readings', {
-      headers: { authorization: `Bearer ${token}` },
-      origin: null,
-      json: { readings: [{ seq: ++seq, at: clock.now(), sensor: 'cradle', kind: 'temperature', value }] },
-    });
+  const cradle = await babyWithCradle(hub, owner);
+  await cradle.feverRule();
+  const fever = (value: number) => cradle.send([{ at: clock.now(), kind: 'temperature', value }]);
   const firedAt = async (receiver: typeof phone, incidentId?: number) =>
     waitFor(
       'a fired notice',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { manualClock } from '../clock.js';
 import { startTestHub } from '../testing/test-hub.js';
+import { babyWithCradle } from './fixtures/cradle.js';
 import { chooseStep } from './history.js';
 
 const DAY_START = Date.UTC(2026, 2, 10);
@@ -51,15 +52,8 @@ test('rollups equal a recomputation from the raw readings of a random day, fille
   const hub = await startTestHub({}, { clock });
   t.after(() => hub.stop());
   const owner = await hub.owner();
-  const { device, token } = hub.hub.devices.create({ name: 'Cradle', kind: 'node' });
-  const subject = (
-    await owner.post('/api/subjects', {
-      name: 'Minji',
-      kind: 'baby',
-      deviceIds: [device.id],
-      defaults: false,
-    })
-  ).body.subject;
+  const cradle = await babyWithCradle(hub, owner);
+  const { device, subject } = cradle;
 
   // A day: temperatures every 20–40 s, crying states now and then, in the order a node sends them.
   const readings: Sent[] = [];
@@ -71,18 +65,9 @@ test('rollups equal a recomputation from the raw readings of a random day, fille
     readings.push({ at, kind: 'temperature', value: Math.round((36 + next() * 3) * 100) / 100 });
     if (next() < 0.2) readings.push({ at: at + 1, kind: 'crying', state: next() < 0.5 ? 'crying' : 'quiet' });
   }
-  let seq = 0;
   const send = async (batch: Sent[]) => {
-    for (let i = 0; i < batch.length; i += 500) {
-      const response = await hub.client().request('POST', '/api/device/readings', {
-        headers: { authorization: `Bearer ${token}` },
-        origin: null,
-        json: {
-          readings: batch.slice(i, i + 500).map((r) => ({ seq: ++seq, sensor: 'cradle', ...r })),
-        },
-      });
-      assert.equal(response.status, 200);
-    }
+    for (let i = 0; i < batch.length; i += 500)
+      assert.equal((await cradle.send(batch.slice(i, i + 500))).status, 200);
   };
   // Two passes with a rollup between, split in the middle of a minute and an hour.
   const split = readings.findIndex((r) => r.at > DAY_START + 13.5 * HOUR + 30_000);

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
+import { babyWithCradle } from '../care/fixtures/cradle.js';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
 import { waitFor } from '../testing/wait.js';
 import { addressRule } from './metrics.routes.js';
@@ -347,28 +348,10 @@ test('incidents, notify failures and nodes online change when a fever alert fire
   assert.equal(sampleValue(families, 'hearth_incidents_total', { severity: 'emergency' }), 0);
   assert.equal(sampleValue(families, 'hearth_nodes', { status: 'online' }), 0);
 
-  const { device, token } = t.hub.devices.create({ name: 'Cradle', kind: 'node' });
-  const subject = (
-    await owner.post('/api/subjects', {
-      name: 'Minji',
-      kind: 'baby',
-      deviceIds: [device.id],
-      defaults: false,
-    })
-  ).body.subject;
-  const rule = await owner.post(`/api/subjects/${subject.id}/rules`, {
-    name: 'Fever',
-    kind: 'threshold',
-    readingKind: 'temperature',
-    severity: 'emergency',
-    params: { op: 'above', limit: 38, forSeconds: 0, resolveSeconds: 0 },
-  });
+  const cradle = await babyWithCradle(t, owner);
+  const rule = await cradle.feverRule();
   assert.equal(rule.status, 201, JSON.stringify(rule.body));
-  const reading = await t.client().request('POST', '/api/device/readings', {
-    headers: { authorization: `Bearer ${token}` },
-    origin: null,
-    json: { readings: [{ seq: 1, at: Date.now(), sensor: 'cradle', kind: 'temperature', value: 39.1 }] },
-  });
+  const reading = await cradle.send([{ at: Date.now(), kind: 'temperature', value: 39.1 }]);
   assert.equal(reading.status, 200, JSON.stringify(reading.body));
 
   families = await scrape();
