@@ -120,12 +120,7 @@ staging_kind() {
 # The hub's config file: setup.sh owns only storage.stagingDir and backup.schedule in it (nightly backups
 # come from hearth-backup.timer, not the hub's own schedule); anything else the operator set stays.
 write_config_json() { # STAGING_DIR (empty: the default under the data folder)
-  local changed_any=0
-  ensure_json_key "$CONFIG_FILE" 0640 root "$HEARTH_USER" storage.stagingDir "$1"
-  [ "$FILE_CHANGED" = 0 ] || changed_any=1
-  ensure_json_key "$CONFIG_FILE" 0640 root "$HEARTH_USER" backup.schedule timer
-  [ "$FILE_CHANGED" = 0 ] || changed_any=1
-  FILE_CHANGED=$changed_any
+  ensure_json_key "$CONFIG_FILE" 0640 root "$HEARTH_USER" storage.stagingDir "$1" backup.schedule timer
 }
 
 install_hub() {

@@ -408,7 +408,7 @@ install_app() {
 }
 
 # Sets one key of a JSON config file (dotted path; an empty value removes it), keeping every other key.
-ensure_json_key() { # PATH MODE OWNER GROUP KEY VALUE
+ensure_json_key() { # PATH MODE OWNER GROUP KEY VALUE [KEY VALUE…] (an empty VALUE removes the key)
   local out
   command -v node >/dev/null || {
     changed "set $5 in $1"
@@ -418,27 +418,30 @@ ensure_json_key() { # PATH MODE OWNER GROUP KEY VALUE
   # shellcheck disable=SC2016 # JavaScript, not shell
   node -e '
     const fs = require("node:fs");
-    const [file, key, value] = process.argv.slice(1);
+    const [file, ...pairs] = process.argv.slice(1);
     let config = {};
     try { config = JSON.parse(fs.readFileSync(file, "utf8")); } catch (error) {
       if (error.code !== "ENOENT") { console.error(`${file}: ${error.message}`); process.exit(1); }
     }
-    const path = key.split(".");
-    const last = path.pop();
-    const parents = [config];
-    for (const part of path) {
-      const parent = parents.at(-1);
-      if (typeof parent[part] !== "object" || parent[part] === null) parent[part] = {};
-      parents.push(parent[part]);
-    }
-    if (value) parents.at(-1)[last] = value;
-    else delete parents.at(-1)[last];
-    // Objects emptied by the removal go too.
-    for (let i = path.length - 1; i >= 0; i--) {
-      if (Object.keys(parents[i + 1]).length === 0) delete parents[i][path[i]];
+    for (let k = 0; k < pairs.length; k += 2) {
+      const [key, value] = [pairs[k], pairs[k + 1]];
+      const path = key.split(".");
+      const last = path.pop();
+      const parents = [config];
+      for (const part of path) {
+        const parent = parents.at(-1);
+        if (typeof parent[part] !== "object" || parent[part] === null) parent[part] = {};
+        parents.push(parent[part]);
+      }
+      if (value) parents.at(-1)[last] = value;
+      else delete parents.at(-1)[last];
+      // Objects emptied by the removal go too.
+      for (let i = path.length - 1; i >= 0; i--) {
+        if (Object.keys(parents[i + 1]).length === 0) delete parents[i][path[i]];
+      }
     }
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
-  ' "$ROOT$1" "$5" "$6" >"$out" || die "cannot update $1 (is it valid JSON?)"
+  ' "$ROOT$1" "${@:5}" >"$out" || die "cannot update $1 (is it valid JSON?)"
   ensure_file "$1" "$2" "$3" "$4" <"$out"
   rm -f "$out"
 }
