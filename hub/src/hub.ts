@@ -9,6 +9,12 @@ import { createLoginLimiter } from './accounts/login-limiter.js';
 import { createSessionService } from './accounts/sessions.service.js';
 import { createSetupService } from './accounts/setup.service.js';
 import { createUserService } from './accounts/users.service.js';
+import { createCryService } from './ai/cry/cry.service.js';
+import { createDetectionRepo } from './ai/detections/detections.repo.js';
+import { createDetectionService, type DetectionService } from './ai/detections/detections.service.js';
+import { createInferencePool } from './ai/inference/pool.js';
+import { registerRoutineJobs } from './ai/routine/routine.jobs.js';
+import { createRoutineService } from './ai/routine/routine.service.js';
 import { createAdoptionService } from './ble/adoption.service.js';
 import { createBleManager } from './ble/ble-manager.js';
 import { createBleControl } from './ble/camera-control.js';
@@ -249,6 +255,61 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   loops.register({ name: 'care.rollups', intervalMs: 10_000, run: () => void history.rollup() });
   loops.register({ name: 'care.prune', intervalMs: 3_600_000, run: () => void history.prune() });
+  // Per-person routine models (ai/routine): retrained nightly by a job, the day so far scored every few minutes
+  // into care, whose "Unusual day" rule turns it into an alert.
+  const routine = createRoutineService({
+    db,
+    clock,
+    history,
+    care,
+    timeZone: () => settings.read().timeZone,
+    log: log.child({ part: 'routine' }),
+  });
+  registerRoutineJobs({ queue, loops, routine });
+  // Household-trained cry classifiers (ai/cry): labelled clips stay, unlabelled ones go after 48 h.
+  const cry = createCryService({ db, clock, dataDir: config.dataDir, care, log: log.child({ part: 'cry' }) });
+  loops.register({
+    name: 'cry.clips.expire',
+    intervalMs: 10 * 60_000,
+    immediate: true,
+    run: () => cry.expireClips(),
+  });
+  // --- ai/: the inference service (worker threads, loaded on the first picture) and camera events.
+  const detections: DetectionService = createDetectionService({
+    db,
+    clock,
+    bus,
+    log: log.child({ part: 'detections' }),
+    dataDir: config.dataDir,
+    config: config.ai.detections,
+    pool: { submit: (job) => inference.submit(job) },
+    cameras,
+    frameSource: (camera) => {
+      if (camera.kind === 'esp32' || camera.kind === 'mjpeg') {
+        if (!camera.sourceUrl) return null;
+        return { kind: 'mjpeg', subscribe: (listener) => mjpeg.forCamera(camera).subscribe(listener) };
+      }
+      const stream = live.forCamera(camera);
+      return stream
+        ? { kind: 'h264', subscribe: (listener) => stream.subscribe(listener), init: () => stream.init() }
+        : null;
+    },
+    signal: (cameraId, signal) => care.signal({ cameraId }, signal),
+  });
+  const inference = createInferencePool({
+    config: config.ai.inference,
+    models: ['objects'],
+    clock,
+    log: log.child({ part: 'inference' }),
+    onResult: (result) => detections.onResult(result),
+  });
+  loops.register({ name: 'detections.tick', intervalMs: 2_000, run: () => detections.tick() });
+  loops.register({
+    name: 'detections.prune',
+    intervalMs: HOUR,
+    immediate: true,
+    run: () => void detections.prune(),
+  });
   // A battery camera's photo is a sign of life for the people it watches ("no photo for three wakes").
   bus.subscribe((event) => {
     const data = event.data as { change?: string; photo?: { cameraId: string } };
@@ -498,6 +559,10 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     https: { tls, port: () => https?.port ?? null, httpPort: () => listeningPort },
     care,
     history,
+    detections: createDetectionRepo(db),
+    ai: { inference, detections },
+    routine,
+    cry,
     notify,
     nodeSegments: createNodeSegments({
       segments,
@@ -568,6 +633,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     nodes,
     care,
     history,
+    routine,
+    cry,
     notify,
     tls,
     /** The HTTPS port once listening; null before, or with `https.enabled` false. */
@@ -635,6 +702,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
         );
       guard.start();
       await recording.start();
+      detections.start();
       listeningPort = address.port;
       // Finds out in the background whether there is an adapter; nothing waits for it.
       void ble.probe().then((status) => log.info({ ble: status }, 'bluetooth'));
@@ -675,6 +743,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       }
       if ((await httpsClosed) === 'forced')
         log.warn('HTTPS requests outlived the shutdown grace period; they were closed');
+      detections.stop();
+      await inference.close();
       await live.stopAll();
       await notify.stop();
       metrics.stop();

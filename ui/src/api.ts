@@ -660,6 +660,54 @@ export interface DeviceFirmwareUpdate {
   updatedAt: number;
 }
 
+export type DetectionLabel = 'person' | 'pet' | 'vehicle';
+export const DETECTION_LABELS: readonly DetectionLabel[] = ['person', 'pet', 'vehicle'];
+
+/** Something a camera's detector saw for a while (`GET /api/detections`); `endAt` null while it lasts. */
+export interface DetectionEvent {
+  id: number;
+  cameraId: string;
+  label: DetectionLabel;
+  startAt: number;
+  endAt: number | null;
+  /** Best detector score over the event, 0..1. */
+  score: number;
+  hits: number;
+  zone: string | null;
+  snapshotUrl: string | null;
+}
+
+export interface DetectionFilter {
+  cameraId?: string;
+  label?: DetectionLabel;
+  day?: string;
+  before?: number;
+  limit?: number;
+}
+
+/** `GET /api/ai/health`: the inference service as it runs now. */
+export interface AiHealth {
+  backend: 'wasm' | 'cpu' | 'tensorflow' | null;
+  workers: number;
+  models: {
+    name: string;
+    version: string;
+    loaded: boolean;
+    inferences: number;
+    msMean: number | null;
+    msP95: number | null;
+    errors: number;
+  }[];
+  cameras: {
+    cameraId: string;
+    sampled: number;
+    gated: number;
+    detected: number;
+    dropped: number;
+    lastFrameAt: number | null;
+  }[];
+}
+
 export const api = {
   health: (): Promise<{ status: string; version: string; setupNeeded: boolean }> =>
     data(client.health.$get()),
@@ -793,6 +841,19 @@ export const api = {
   deleteExport: async (id: number): Promise<void> => {
     await json(`/api/exports/${id}`, { method: 'DELETE' });
   },
+
+  detections: (filter: DetectionFilter = {}): Promise<{ events: DetectionEvent[] }> => {
+    const query = new URLSearchParams(
+      Object.entries(filter)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [key, String(value)]),
+    ).toString();
+    return json(`/api/detections${query ? `?${query}` : ''}`);
+  },
+  deleteDetection: async (id: number): Promise<void> => {
+    await json(`/api/detections/${id}`, { method: 'DELETE' });
+  },
+  aiHealth: (): Promise<AiHealth> => json('/api/ai/health'),
 
   dayPhotos: (cameraId: string, day: string): Promise<{ photos: Photo[] }> =>
     json(`/api/cameras/${enc(cameraId)}/photos?day=${day}`),

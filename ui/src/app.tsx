@@ -4,6 +4,7 @@ import { Logo } from './components/icons';
 import { Shell } from './components/shell';
 import { useT } from './i18n';
 import { AddCameraPage } from './pages/add-camera';
+import { AiHealthPage } from './pages/ai-health';
 import { AlertChannelsPage } from './pages/alert-channels';
 import { LoginPage, SetupPage } from './pages/auth';
 import { CameraPage } from './pages/camera';
@@ -11,6 +12,7 @@ import { CameraSettingsPage } from './pages/camera-settings';
 import { CamerasPage } from './pages/cameras';
 import { CarePage, IncidentPage, IncidentsPage, SubjectPage } from './pages/care';
 import { DashboardPage } from './pages/dashboard';
+import { DetectionsPage } from './pages/detections';
 import { DevicesPage } from './pages/devices';
 import { EventsPage } from './pages/events';
 import { FirmwarePage } from './pages/firmware';
@@ -77,6 +79,7 @@ export function App() {
               <Route path="/devices" component={DevicesPage} />
               <Route path="/firmware" component={FirmwarePage} />
               <Route path="/settings/alerts" component={AlertChannelsPage} />
+              <Route path="/settings/ai" component={AiHealthPage} />
               <Route path="/care" component={CarePage} />
               <Route path="/care/:id" component={SubjectPage} />
               <Route path="/incidents" component={IncidentsPage} />
@@ -84,6 +87,7 @@ export function App() {
               <Route path="/nodes" component={NodesPage} />
               <Route path="/nodes/:id" component={NodePage} />
               <Route path="/events" component={EventsPage} />
+              <Route path="/detections" component={DetectionsPage} />
               <Route path="/storage" component={StoragePage} />
               <Route path="/users" component={UsersPage} />
               <Route path="/settings" component={SettingsPage} />

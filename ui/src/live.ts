@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import type {
   Adoption,
   ClipExport,
+  DetectionEvent,
   Device,
   DeviceStatus,
   Incident,
@@ -90,6 +91,12 @@ export type AlertChange =
     }
   | { change: 'subjects' };
 
+/** The detector opened an event, improved or closed it; or someone deleted it. */
+export interface DetectionChange {
+  change: 'opened' | 'updated' | 'closed' | 'deleted';
+  event: DetectionEvent;
+}
+
 export interface LiveTopics {
   system: SystemEvent;
   devices: DeviceChange;
@@ -104,6 +111,7 @@ export interface LiveTopics {
   nodes: NodeChange;
   alerts: AlertChange;
   notify: { change: 'channels' | 'status' };
+  detections: DetectionChange;
   hello: unknown;
   resync: unknown;
 }
@@ -132,6 +140,7 @@ const NAMES = Object.keys({
   nodes: true,
   alerts: true,
   notify: true,
+  detections: true,
 } satisfies Record<LiveTopic, true>) as LiveTopic[];
 
 /** The export in a `jobs` or `exports` message, if it carries one. */

@@ -70,6 +70,8 @@ export function noticeFor(
     return null;
   const last = incident.evidence.at(-1);
   const reading = last ? (last.value ?? last.state ?? '') : '';
+  // A signal that says why (a routine anomaly's reasons) tells more than its bare value.
+  const why = last?.detail?.length ? `${last.detail.join('; ')}.` : null;
   const message =
     change === 'resolved'
       ? 'Resolved.'
@@ -77,9 +79,7 @@ export function noticeFor(
         ? `Acknowledged${incident.acknowledgedBy ? ` by ${incident.acknowledgedBy.name}` : ''}.`
         : change === 'escalated'
           ? `Nobody has acknowledged this yet (reminder ${incident.escalations}).${reading !== '' ? ` Last reading: ${reading}.` : ''}`
-          : reading !== ''
-            ? `Last reading: ${reading}.`
-            : incident.title;
+          : (why ?? (reading !== '' ? `Last reading: ${reading}.` : incident.title));
   const url = options.baseUrl ? `${options.baseUrl}/incidents/${incident.id}` : undefined;
   const open = change === 'fired' || change === 'escalated';
   return {

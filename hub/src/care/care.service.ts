@@ -41,10 +41,14 @@ export type SubjectRow = typeof subjects.$inferSelect;
 export type RuleRow = typeof careRules.$inferSelect;
 export type IncidentRow = typeof incidents.$inferSelect;
 
-/** Where a signal came from: a node (readings, heartbeats, check-ins) or a camera (photos, events). */
+/**
+ * Where a signal came from: a node (readings, heartbeats, check-ins), a camera (photos, events) or the hub's own
+ * judgement about one person (their routine model), which reaches that person's rules only.
+ */
 export type SignalSource =
-  | { deviceId: number; cameraId?: undefined }
-  | { cameraId: string; deviceId?: undefined };
+  | { deviceId: number; cameraId?: undefined; subjectId?: undefined }
+  | { cameraId: string; deviceId?: undefined; subjectId?: undefined }
+  | { subjectId: number; deviceId?: undefined; cameraId?: undefined };
 
 /** What the alert is about, for the event stream and the outbound channels. */
 export type AlertChangeKind = 'fired' | 'escalated' | 'acknowledged' | 'resolved' | 'repeated' | 'note';
@@ -216,7 +220,7 @@ export function createCareService(deps: {
   const escalateAfterMs = (deps.escalateAfterSeconds ?? 120) * 1000;
   const maxEscalations = deps.maxEscalations ?? 5;
   const runtimes = new Map<number, Runtime>();
-  /** `d:<deviceId>` / `c:<cameraId>` → the rules its signals are evaluated against. */
+  /** `d:<deviceId>` / `c:<cameraId>` / `s:<subjectId>` → the rules its signals are evaluated against. */
   let bySource = new Map<string, Runtime[]>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -263,6 +267,11 @@ export function createCareService(deps: {
       for (const runtime of runtimes.values())
         if (runtime.rule.subjectId === link.subjectId && runtime.rule.enabled) list.push(runtime);
       bySource.set(link.key, list);
+    }
+    for (const runtime of runtimes.values()) {
+      if (!runtime.rule.enabled) continue;
+      const key = `s:${runtime.rule.subjectId}`;
+      bySource.set(key, [...(bySource.get(key) ?? []), runtime]);
     }
     schedule();
   }
@@ -537,7 +546,12 @@ export function createCareService(deps: {
   const service = {
     /** A reading, heartbeat or check-in from a source: evaluated now against the rules watching it. */
     signal(source: SignalSource, signal: Signal) {
-      const key = source.deviceId !== undefined ? `d:${source.deviceId}` : `c:${source.cameraId}`;
+      const key =
+        source.deviceId !== undefined
+          ? `d:${source.deviceId}`
+          : source.cameraId !== undefined
+            ? `c:${source.cameraId}`
+            : `s:${source.subjectId}`;
       const watching = bySource.get(key);
       if (!watching) return;
       let touched = false;

@@ -77,6 +77,8 @@ export interface Signal {
   value?: number | null;
   state?: string | null;
   confidence?: number | null;
+  /** Why, in plain words (a routine anomaly's reasons): kept with the incident's evidence and told in its notice. */
+  detail?: string[] | null;
 }
 
 export interface RuleState {

@@ -37,6 +37,11 @@ function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
       throw new ConfigError(`HEARTH_DEMO_PHOTOS must be 0 or 1, got "${env.HEARTH_DEMO_PHOTOS}"`);
     out.photos = { demoCamera: env.HEARTH_DEMO_PHOTOS === '1' };
   }
+  if (env.HEARTH_DETECTIONS !== undefined && env.HEARTH_DETECTIONS !== '') {
+    if (!['0', '1'].includes(env.HEARTH_DETECTIONS))
+      throw new ConfigError(`HEARTH_DETECTIONS must be 0 or 1, got "${env.HEARTH_DETECTIONS}"`);
+    out.ai = { detections: { enabled: env.HEARTH_DETECTIONS === '1' } };
+  }
   if (env.HEARTH_LOG_LEVEL) out.log = { level: env.HEARTH_LOG_LEVEL };
   return out as ConfigInput;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { aiConfigSchema } from '../ai/ai.config.js';
 
 /**
  * The whole hub configuration: one strict tree with a default on every field, so an empty
@@ -260,6 +261,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    ai: aiConfigSchema.prefault({}),
     /** `GET /metrics` (Prometheus text format). */
     metrics: z
       .object({

@@ -1,4 +1,6 @@
 export * from '../accounts/accounts.schema.js';
+export * from '../ai/cry/cry.schema.js';
+export * from '../ai/detections/detections.schema.js';
 export * from '../ai/routine/routine.schema.js';
 export * from '../ble/ble.schema.js';
 export * from '../cameras/cameras.schema.js';

@@ -19,6 +19,7 @@ export const TOPICS = [
   'nodes',
   'notify',
   'alerts',
+  'detections',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 

@@ -6,6 +6,15 @@ import type { SessionService } from '../accounts/sessions.service.js';
 import type { SetupService } from '../accounts/setup.service.js';
 import { userRoutes } from '../accounts/users.routes.js';
 import type { UserService } from '../accounts/users.service.js';
+import { aiRoutes } from '../ai/ai.routes.js';
+import { cryRoutes } from '../ai/cry/cry.routes.js';
+import type { CryService } from '../ai/cry/cry.service.js';
+import type { DetectionRepo } from '../ai/detections/detections.repo.js';
+import { detectionRoutes } from '../ai/detections/detections.routes.js';
+import type { DetectionService } from '../ai/detections/detections.service.js';
+import type { InferencePool } from '../ai/inference/pool.js';
+import { routineRoutes } from '../ai/routine/routine.routes.js';
+import type { RoutineService } from '../ai/routine/routine.service.js';
 import type { AdoptionService } from '../ble/adoption.service.js';
 import { bleRoutes } from '../ble/ble.routes.js';
 import type { BleManager } from '../ble/ble-manager.js';
@@ -100,6 +109,10 @@ export interface ApiDeps {
   notify: NotifyService;
   care: CareService;
   history: HistoryService;
+  detections: DetectionRepo;
+  ai: { inference: InferencePool; detections: DetectionService };
+  routine: RoutineService;
+  cry: CryService;
 }
 
 /** Every `/api` route, by feature. Chained so the UI's and the node's typed client see each route. */
@@ -134,6 +147,8 @@ export function buildApi(deps: ApiDeps) {
     .route('/nodes', nodeRoutes({ allow, nodes: deps.nodes }))
     .route('/notify', notifyRoutes({ allow, notify: deps.notify }))
     .route('/subjects', subjectRoutes({ allow, care: deps.care, history: deps.history }))
+    .route('/subjects', routineRoutes({ allow, routine: deps.routine }))
+    .route('/subjects', cryRoutes({ allow, cry: deps.cry }))
     .route('/rules', ruleRoutes({ allow, care: deps.care }))
     .route('/incidents', incidentRoutes({ allow, care: deps.care }))
     .route('/', firmwareRoutes({ allow, firmware: deps.firmware }))
@@ -213,6 +228,17 @@ export function buildApi(deps: ApiDeps) {
       }),
     )
     .route('/', playbackRoutes({ allow, playback: deps.playback }))
+    .route('/ai', aiRoutes({ allow, inference: deps.ai.inference, detections: deps.ai.detections }))
+    .route(
+      '/detections',
+      detectionRoutes({
+        allow,
+        detections: deps.detections,
+        settings: deps.settings,
+        bus: deps.bus,
+        dataDir: deps.config.dataDir,
+      }),
+    )
     .route(
       '/ble',
       bleRoutes({

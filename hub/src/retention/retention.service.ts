@@ -1,5 +1,6 @@
-import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, notExists, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { detectionEventSegments } from '../ai/detections/detections.schema.js';
 import { type CameraPriority, cameras } from '../cameras/cameras.schema.js';
 import { cameraIdSchema } from '../cameras/cameras.service.js';
 import type { Clock } from '../clock.js';
@@ -240,6 +241,19 @@ export function createRetentionService(deps: {
          from segment_totals group by camera_id having sum(n) > 0`,
       )
       .all() as { cameraId: string; n: number; used: number; nasBytes: number; protectedBytes: number }[];
+    // Footage kept by detection events counts as protected too; read from the links, so it costs what
+    // the events hold, not a scan of every segment.
+    const eventKept = db.$client
+      .prepare(
+        `select s.camera_id as cameraId, sum(s.bytes) as bytes
+         from (select distinct segment_id from detection_event_segments) d join segments s on s.id = d.segment_id
+         where s.location = 'nas' and s.protected = 0 group by s.camera_id`,
+      )
+      .all() as { cameraId: string; bytes: number }[];
+    for (const row of eventKept) {
+      const total = totals.find((t) => t.cameraId === row.cameraId);
+      if (total) total.protectedBytes += row.bytes;
+    }
     const oldest = db.$client.prepare('select min(start_at) as at from segments where camera_id = ?');
     const recent = db.$client.prepare(
       'select coalesce(sum(bytes), 0) as bytes, min(start_at) as first from segments where camera_id = ? and start_at >= ?',
@@ -430,6 +444,14 @@ export function createRetentionService(deps: {
     }
   }
 
+  /** A detection event's footage is protected for as long as the event exists (ai/detections). */
+  function eventLinks() {
+    return db
+      .select({ one: sql`1` })
+      .from(detectionEventSegments)
+      .where(eq(detectionEventSegments.segmentId, segments.id));
+  }
+
   function oldestUnprotected(after: { startAt: number; id: number } | null, limit: number): Candidate[] {
     return db
       .select(CANDIDATE)
@@ -438,6 +460,7 @@ export function createRetentionService(deps: {
         and(
           eq(segments.location, 'nas'),
           eq(segments.protected, false),
+          notExists(eventLinks()),
           after
             ? or(
                 gt(segments.startAt, after.startAt),
@@ -576,6 +599,7 @@ export function createRetentionService(deps: {
               eq(segments.cameraId, id),
               eq(segments.location, 'nas'),
               eq(segments.protected, false),
+              notExists(eventLinks()),
               lt(segments.endAt, cutoff),
             ),
           )

@@ -30,18 +30,35 @@ export interface FakeRtspCamera {
   close(): Promise<void>;
 }
 
+/** ffmpeg inputs and a filter graph ending in one unlabelled video output, scaled and timed here. */
+export interface FakeRtspScene {
+  inputs: string[];
+  filter: string;
+  seconds: number;
+}
+
 /** Annex-B H.264 split into access units (each a list of NAL units without start codes). */
-async function makeAccessUnits(options: { width: number; height: number; fps: number; seconds: number }) {
+async function makeAccessUnits(options: {
+  width: number;
+  height: number;
+  fps: number;
+  seconds: number;
+  scene?: FakeRtspScene;
+}) {
+  const picture = options.scene
+    ? [
+        ...options.scene.inputs,
+        '-filter_complex',
+        `${options.scene.filter},scale=${options.width}:${options.height},fps=${options.fps}`,
+      ]
+    : ['-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${options.fps}`];
   const { stdout } = await run(
     'ffmpeg',
     [
       '-hide_banner',
       '-loglevel',
       'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=${options.width}x${options.height}:rate=${options.fps}`,
+      ...picture,
       '-t',
       String(options.seconds),
       '-c:v',
@@ -124,6 +141,8 @@ export async function startFakeRtspCamera(
     height?: number;
     fps?: number;
     credentials?: { user: string; password: string };
+    /** Another picture than testsrc2 (looped after `seconds`): a still room, a person walking in. */
+    scene?: FakeRtspScene;
   } = {},
 ): Promise<FakeRtspCamera> {
   const fps = options.fps ?? 10;
@@ -131,7 +150,8 @@ export async function startFakeRtspCamera(
     width: options.width ?? 640,
     height: options.height ?? 480,
     fps,
-    seconds: 4,
+    seconds: options.scene?.seconds ?? 4,
+    scene: options.scene,
   });
   const log: string[] = [];
   const sockets = new Set<Socket>();

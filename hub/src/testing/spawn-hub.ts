@@ -42,6 +42,7 @@ export async function spawnHub(
       HEARTH_DEMO: '0',
       // Demo tests count cameras and processes; the one about photos turns the virtual camera on.
       HEARTH_DEMO_PHOTOS: '0',
+      HEARTH_DETECTIONS: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

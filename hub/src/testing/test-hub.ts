@@ -108,6 +108,9 @@ export async function startTestHub(
       server: { port: 0, host: '127.0.0.1', ...overrides.server },
       // Demo tests count cameras; the photo tests start their own virtual camera.
       photos: { demoCamera: false, ...overrides.photos },
+      // Camera events open a second stream on RTSP cameras and run a detector on every sampled change;
+      // the tests about them turn them on.
+      ai: { ...overrides.ai, detections: { enabled: false, ...overrides.ai?.detections } },
       log: { level: 'silent' },
     },
   );

@@ -19,6 +19,7 @@ const NAV: NavItem[] = [
   { href: '/', label: 'nav.dashboard', icon: 'dashboard' },
   { href: '/care', label: 'nav.care', icon: 'heart' },
   { href: '/cameras', label: 'nav.cameras', icon: 'camera' },
+  { href: '/detections', label: 'nav.detections', icon: 'photo' },
   { href: '/devices', label: 'nav.devices', icon: 'devices' },
   { href: '/nodes', label: 'nav.nodes', icon: 'node' },
   { href: '/events', label: 'nav.events', icon: 'events' },

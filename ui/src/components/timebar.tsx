@@ -2,10 +2,19 @@ import { useRef, useState } from 'preact/hooks';
 import type { Span } from '../api';
 import { clockText, hourMinute } from '../time';
 
+/** A moment worth jumping to, drawn above the bar (a detection: `kind` is its label). */
+export interface TimeMarker {
+  id: number;
+  at: number;
+  kind: string;
+  label: string;
+}
+
 /**
  * A stretch of time as a bar: recorded coverage filled, gaps empty, clock-suspect footage
  * marked, the future shaded, and the playhead. Tap or drag to pick a time (previewed while
  * dragging, chosen on release); the keyboard moves it by `step` (Page keys by ten steps).
+ * Markers sit in their own row of buttons above the track, so tapping one never starts a drag.
  */
 export function TimeBar({
   from,
@@ -20,6 +29,7 @@ export function TimeBar({
   zone,
   label,
   class: className,
+  markers = [],
   onPreview,
   onPick,
 }: {
@@ -37,6 +47,7 @@ export function TimeBar({
   zone: string;
   label: string;
   class?: string;
+  markers?: readonly TimeMarker[];
   onPreview: (wall: number | null) => void;
   onPick: (wall: number) => void;
 }) {
@@ -64,6 +75,23 @@ export function TimeBar({
 
   return (
     <div class={className ? `timebar ${className}` : 'timebar'}>
+      {markers.length ? (
+        <div class="timebar-markers">
+          {markers
+            .filter((marker) => marker.at >= from && marker.at <= to)
+            .map((marker) => (
+              <button
+                key={marker.id}
+                type="button"
+                class={`timebar-marker marker-${marker.kind}`}
+                style={{ left: pct(marker.at) }}
+                aria-label={marker.label}
+                title={marker.label}
+                onClick={() => onPick(marker.at)}
+              />
+            ))}
+        </div>
+      ) : null}
       <div
         ref={bar}
         class={dragging ? 'timebar-track dragging' : 'timebar-track'}

@@ -1,13 +1,22 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
-import { api, isMissingEndpoint, type Span, type Timeline, type TimelineSegment, urls } from '../api';
+import {
+  api,
+  type DetectionEvent,
+  isMissingEndpoint,
+  type Span,
+  type Timeline,
+  type TimelineSegment,
+  urls,
+} from '../api';
 import { useCamera, useCanManage } from '../cameras';
 import { CameraStatusBadge } from '../components/camera';
 import { DayNav, useHouseholdZone } from '../components/day-nav';
+import { applyDetectionChange, detectionLabel } from '../components/detections';
 import { ExportPanel } from '../components/export-panel';
 import { Icon } from '../components/icons';
-import { TimeBar } from '../components/timebar';
+import { TimeBar, type TimeMarker } from '../components/timebar';
 import { Alert, errorMessage, LoadError, Loading, PageHeader, useResource } from '../components/ui';
 import { attachPlaylist, type PlaylistPlayer } from '../hls-player';
 import { usePageTitle } from '../hooks';
@@ -144,6 +153,27 @@ function PlaybackView({
     setNow(Date.now());
   });
   useLive('resync', () => void timeline.reload());
+
+  // The day's detections of this camera as markers on both bars; a hub without detection shows none.
+  const detections = useResource<DetectionEvent[]>(async () =>
+    dayStart > Date.now() ? [] : (await api.detections({ cameraId: id, day, limit: 500 })).events,
+  );
+  useLive('detections', (change) => {
+    if (change.event.cameraId !== id) return;
+    detections.update((list) =>
+      applyDetectionChange(list ?? [], change, (e) => e.startAt >= dayStart && e.startAt < dayEnd),
+    );
+  });
+  useLive('resync', () => void detections.reload());
+  const markers: TimeMarker[] = (detections.data ?? []).map((event) => ({
+    id: event.id,
+    at: event.startAt,
+    kind: event.label,
+    label: t('detections.marker', {
+      label: detectionLabel(t, event.label),
+      time: clockText(event.startAt, zone),
+    }),
+  }));
 
   // ------------------------------------------------------------ player
 
@@ -460,6 +490,7 @@ function PlaybackView({
           tickOrigin={dayStart}
           zone={zone}
           label={t('playback.dayBar')}
+          markers={markers}
           onPreview={setPreview}
           onPick={(at) => goTo(at)}
         />
@@ -476,6 +507,7 @@ function PlaybackView({
           tickOrigin={dayStart}
           zone={zone}
           label={t('playback.scrubber')}
+          markers={markers}
           onPreview={setPreview}
           onPick={(at) => goTo(at)}
         />

@@ -184,6 +184,15 @@ export function SettingsPage() {
           </div>
         </section>
       ) : null}
+      <section class="card" aria-labelledby="settings-ai">
+        <h2 id="settings-ai">{t('ai.title')}</h2>
+        <p class="hint">{t('ai.settingsHint')}</p>
+        <div class="actions">
+          <a class="btn" href="/settings/ai">
+            {t('ai.open')}
+          </a>
+        </div>
+      </section>
       <section class="card" aria-labelledby="settings-secure">
         <h2 id="settings-secure">{t('secure.title')}</h2>
         <p class="hint">{t('secure.settingsHint')}</p>

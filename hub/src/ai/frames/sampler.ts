@@ -137,14 +137,20 @@ export function createFrameSampler(options: {
 
   function attachH264(source: Extract<FrameSource, { kind: 'h264' }>) {
     let current: FrameDecoderHandle | undefined;
+    let initWritten = false;
     let needKeyframe = true;
     const accept = (fragment: LiveFragment) => {
       if (!current) {
-        const init = source.init();
-        if (!init) return;
+        if (!source.init()) return;
         current = newDecoder('mp4');
         decoder = current;
-        current.write(init.bytes);
+      }
+      // ffmpeg takes input only once it has started: until then the init segment waits (and with it
+      // every fragment), since a decoder given fragments without it has nothing to decode them with.
+      if (!initWritten) {
+        const init = source.init();
+        if (!init || !current.write(init.bytes)) return;
+        initWritten = true;
       }
       // A decoder cannot start mid-GOP: after a drop it skips to the next keyframe fragment.
       if (needKeyframe && !fragment.keyframe) return;

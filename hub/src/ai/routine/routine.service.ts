@@ -301,6 +301,7 @@ export function createRoutineService(deps: {
     },
 
     activate(subjectId: number, version: number): RoutineVersion {
+      deps.care.subject(subjectId);
       const row = versionRow(subjectId, version);
       if (!row.ready) throw new AppError(409, 'not_ready', `Version ${version} cannot score: ${row.note}.`);
       setActive(subjectId, version);
@@ -309,6 +310,7 @@ export function createRoutineService(deps: {
 
     /** Back to the newest version before the active one that can score. */
     rollback(subjectId: number): RoutineVersion {
+      deps.care.subject(subjectId);
       const active = activeRow(subjectId);
       if (!active) throw notFound('Active routine model');
       const previous = db
@@ -346,6 +348,16 @@ export function createRoutineService(deps: {
         .run().changes;
     },
 
+    /** What the API shows: the active version, every kept version with its figures, and the day so far. */
+    status(subjectId: number) {
+      deps.care.subject(subjectId);
+      return {
+        active: service.active(subjectId),
+        versions: service.versions(subjectId),
+        now: service.score(subjectId),
+      };
+    },
+
     /** The day so far against the active model; refuses (with why) without one or with too little data. */
     score(subjectId: number): RoutineCheck {
       const row = activeRow(subjectId);
@@ -368,13 +380,12 @@ export function createRoutineService(deps: {
       };
     },
 
-    /** Scores the day so far and tells care (through the subject's first node: care's signals have a source). */
+    /** Scores the day so far and tells care, as a signal about this subject only. */
     check(subjectId: number): RoutineCheck {
       const result = service.score(subjectId);
-      const deviceId = deps.care.subject(subjectId).deviceIds[0];
-      if (!result.ready || deviceId === undefined) return result;
-      // Care keeps the signals that made a rule fire as the incident's evidence, whole: the reasons go with them.
-      const signal: Signal & { detail: string[] } = {
+      if (!result.ready) return result;
+      // Care keeps the signals that made a rule fire as the incident's evidence: the reasons go with them.
+      const signal: Signal = {
         at: result.at,
         kind: 'routine',
         sensor: routineSensor(subjectId),
@@ -382,7 +393,7 @@ export function createRoutineService(deps: {
         state: result.state,
         detail: result.reasons,
       };
-      deps.care.signal({ deviceId }, signal);
+      deps.care.signal({ subjectId }, signal);
       return result;
     },
 

@@ -1,90 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { manualClock } from '../../clock.js';
-import { MAX_READINGS_PER_BATCH } from '../../protocol/node.js';
-import { startTestHub, type TestClient, type TestHub } from '../../testing/test-hub.js';
-import { type SyntheticPlan, type SyntheticReading, syntheticWeeks } from './fixtures/synthetic-weeks.js';
-import { registerRoutineJobs } from './routine.jobs.js';
-import { createRoutineService, type RoutineService } from './routine.service.js';
-
-const SEED = Number(process.env.ROUTINE_SEED ?? 20260601);
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** 2026-06-01 00:00 in Asia/Seoul (UTC+9, no DST), a Monday. */
-const FIRST_MIDNIGHT = Date.UTC(2026, 4, 31, 15, 0, 0);
-const at = (day: number, hour: number, minute = 0) =>
-  FIRST_MIDNIGHT + day * DAY + hour * HOUR + minute * 60_000;
-
-interface World {
-  t: TestHub;
-  owner: TestClient;
-  clock: ReturnType<typeof manualClock>;
-  node: { id: number; token: string };
-  subjectId: number;
-  routine: RoutineService;
-  jobs: ReturnType<typeof registerRoutineJobs>;
-  readings: SyntheticReading[];
-  /** Readings sent so far (an index into `readings`) and the node's sequence. */
-  sent: number;
-  seq: number;
-}
-
-async function world(testContext: { after(fn: () => unknown): void }, plan: SyntheticPlan): Promise<World> {
-  const clock = manualClock(FIRST_MIDNIGHT);
-  const t = await startTestHub({}, { clock });
-  testContext.after(() => t.stop());
-  const owner = await t.owner();
-  assert.equal((await owner.patch('/api/settings', { timeZone: 'Asia/Seoul' })).status, 200);
-  const { device, token } = t.hub.devices.create({ name: 'Flat node', kind: 'node' });
-  const made = await owner.post('/api/subjects', {
-    name: 'Grandma',
-    kind: 'elder',
-    deviceIds: [device.id],
-    defaults: false,
-  });
-  assert.equal(made.status, 201, JSON.stringify(made.body));
-  const routine = createRoutineService({
-    db: t.hub.db,
-    clock,
-    history: t.hub.history,
-    care: t.hub.care,
-    timeZone: () => t.hub.settings.read().timeZone,
-  });
-  const jobs = registerRoutineJobs({ queue: t.hub.queue, loops: t.hub.loops, routine });
-  return {
-    t,
-    owner,
-    clock,
-    node: { id: device.id, token },
-    subjectId: made.body.subject.id,
-    routine,
-    jobs,
-    readings: syntheticWeeks(plan),
-    sent: 0,
-    seq: 0,
-  };
-}
-
-/** Moves the clock to `until`, the node sending (over HTTP, with its token) every reading up to then. */
-async function liveUntil(w: World, until: number) {
-  while (w.sent < w.readings.length && w.readings[w.sent]!.at <= until) {
-    const batch: SyntheticReading[] = [];
-    while (
-      batch.length < MAX_READINGS_PER_BATCH &&
-      w.sent < w.readings.length &&
-      w.readings[w.sent]!.at <= until
-    )
-      batch.push(w.readings[w.sent++]!);
-    w.clock.set(batch.at(-1)!.at);
-    const response = await w.t.client().request('POST', '/api/device/readings', {
-      json: { readings: batch.map((r) => ({ seq: ++w.seq, ...r })) },
-      headers: { authorization: `Bearer ${w.node.token}` },
-      origin: null,
-    });
-    assert.equal(response.status, 200, `seed ${SEED}: ${JSON.stringify(response.body)}`);
-  }
-  w.clock.set(until);
-}
+import {
+  at,
+  FIRST_MIDNIGHT,
+  HOUR,
+  liveUntil,
+  SEED,
+  type World,
+  routineWorld as world,
+} from './fixtures/routine-world.js';
+import type { SyntheticPlan } from './fixtures/synthetic-weeks.js';
 
 /** The nightly loop pass and the training job it enqueues, run through the real queue. */
 async function nightly(w: World) {
