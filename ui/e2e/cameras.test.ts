@@ -452,8 +452,11 @@ describe('cameras UI', {
       403,
     );
 
-    const viewerContext = await signedInContext(viewerCookie);
-    const page = await viewerContext.newPage();
+    // The same browser, now holding only the viewer's session (the owner's pages are closed): one Chromium per file.
+    await context.clearCookies();
+    const [name, value] = viewerCookie.split('=');
+    await context.addCookies([{ name: name!, value: value!, url: hub.url }]);
+    const page = await context.newPage();
     const forbidden = /^(Add camera|Edit|Disable|Enable|Delete camera|Export clip|Protect|Protected|Save)$/;
 
     await page.goto(`${hub.url}/cameras`);
