@@ -4,17 +4,12 @@ import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../accounts/accounts.schema.js';
 import { createSetupService } from '../accounts/setup.service.js';
 import { createUserService } from '../accounts/users.service.js';
-import { backupCommand, restoreCommand } from '../backup/backup.cli.js';
-import { bleCommand } from '../ble/ble.cli.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { backupDatabase } from '../db/backup.js';
 import { closeDatabase, type Db, databasePath, openDatabase } from '../db/client.js';
 import { DEVICE_KINDS, type DeviceKind } from '../devices/devices.schema.js';
 import { createDeviceService } from '../devices/devices.service.js';
-import { doctorCommand } from '../doctor/doctor.cli.js';
-import { logsCommand } from '../doctor/logs.cli.js';
-import { statusCommand } from '../doctor/status.cli.js';
 import { EventBus } from '../events/bus.js';
 import { createSystemEvents } from '../events/system-events.service.js';
 import { AppError } from '../http/errors.js';
@@ -22,18 +17,21 @@ import { createLogger } from '../log/logger.js';
 import { createNodeService } from '../nodes/nodes.service.js';
 import { reconcileRoot } from '../recording/reindex.js';
 import { createSegmentRepo } from '../recording/segments.repo.js';
-import { remoteCommand } from '../remote/remote.cli.js';
 import { commandNasGuard, createFsWorker } from '../storage/index.js';
 import { type Command, table, UsageError } from './command.js';
 
-/** Groups that parse their own arguments and open (or leave alone) the database themselves. */
-const STANDALONE: Record<string, Command> = {
-  backup: backupCommand,
-  restore: restoreCommand,
-  remote: remoteCommand,
-  doctor: doctorCommand,
-  status: statusCommand,
-  logs: logsCommand,
+/**
+ * Groups that parse their own arguments and open (or leave alone) the database themselves. Loaded when
+ * used: together they pull in tar, D-Bus, WireGuard and the doctor's checks, which made every command
+ * start about five times slower than Node itself.
+ */
+const STANDALONE: Record<string, () => Promise<Command>> = {
+  backup: async () => (await import('../backup/backup.cli.js')).backupCommand,
+  restore: async () => (await import('../backup/backup.cli.js')).restoreCommand,
+  remote: async () => (await import('../remote/remote.cli.js')).remoteCommand,
+  doctor: async () => (await import('../doctor/doctor.cli.js')).doctorCommand,
+  status: async () => (await import('../doctor/status.cli.js')).statusCommand,
+  logs: async () => (await import('../doctor/logs.cli.js')).logsCommand,
 };
 
 const USAGE = `hearth: maintain a Hearth hub (the same services the web API uses)
@@ -132,7 +130,7 @@ function detail(error: AppError): string {
 async function run(argv: string[]): Promise<void> {
   const standalone = argv[0] && !argv[0].startsWith('-') ? STANDALONE[argv[0]] : undefined;
   if (standalone) {
-    process.exitCode = await standalone(argv.slice(1));
+    process.exitCode = await (await standalone())(argv.slice(1));
     return;
   }
   const { positionals, values } = parseArguments(argv);
@@ -312,6 +310,7 @@ async function run(argv: string[]): Promise<void> {
       }
       default:
         if (group === 'ble') {
+          const { bleCommand } = await import('../ble/ble.cli.js');
           process.exitCode = await bleCommand(
             action,
             {
