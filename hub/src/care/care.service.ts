@@ -556,7 +556,7 @@ export function createCareService(deps: {
       if (!watching) return;
       let touched = false;
       for (const runtime of watching) {
-        if (!concerns(runtime.rule, signal)) continue;
+        if (!concerns(runtime.rule, signal, deps.timeZone())) continue;
         const transition = onSignal(runtime.rule.params, runtime.state, signal);
         if (transition.next.state !== 'ok' || transition.effect) remember(runtime, signal);
         apply(runtime, transition, signal.at);

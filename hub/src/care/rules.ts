@@ -38,6 +38,8 @@ export const stateParamsSchema = z
     negate: z.boolean().default(false),
     forSeconds: seconds.default(0),
     resolveSeconds: seconds.default(0),
+    /** Only signals within these times of the household's day count (a person at the door 22:00–06:00). */
+    window: dailyWindowSchema.optional(),
     sensor,
   })
   .strict();
@@ -95,9 +97,15 @@ const OK: RuleState = { state: 'ok', since: null, lastSeenAt: null };
 const isActive = (state: RuleState) => state.state === 'firing' || state.state === 'acknowledged';
 
 /** Does this signal concern the rule at all (kind and sensor)? */
-export function concerns(rule: { readingKind: string; params: RuleParams }, signal: Signal): boolean {
+export function concerns(
+  rule: { readingKind: string; params: RuleParams },
+  signal: Signal,
+  timeZone: string,
+): boolean {
   if (signal.kind !== rule.readingKind) return false;
-  return rule.params.sensor === undefined || rule.params.sensor === signal.sensor;
+  if (rule.params.sensor !== undefined && rule.params.sensor !== signal.sensor) return false;
+  const window = rule.params.kind === 'state' ? rule.params.window : undefined;
+  return !window || inDailySpan(signal.at, `${window.from}-${window.to}`, timeZone);
 }
 
 /** Whether the condition holds for this signal (threshold and state rules); null: the signal says nothing. */

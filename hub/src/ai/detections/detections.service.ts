@@ -143,6 +143,8 @@ export function createDetectionService(deps: {
       .run();
     linkSegments(track.lastSeen - 1);
     publish('closed', track.eventId);
+    // A state rule ("a person at the door at night") resolves when the person has gone.
+    deps.signal?.(runtime.camera.id, { at: track.lastSeen, kind: track.label, state: 'gone', value: track.bestScore });
   }
 
   function closeIdle(runtime: CameraRuntime, now: number) {
