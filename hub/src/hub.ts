@@ -12,6 +12,7 @@ import { createUserService } from './accounts/users.service.js';
 import { createCryService } from './ai/cry/cry.service.js';
 import { createDetectionRepo } from './ai/detections/detections.repo.js';
 import { createDetectionService, type DetectionService } from './ai/detections/detections.service.js';
+import { createPictureAnalyser } from './ai/inference/analyse.js';
 import { createInferencePool } from './ai/inference/pool.js';
 import { registerRoutineJobs } from './ai/routine/routine.jobs.js';
 import { createRoutineService } from './ai/routine/routine.service.js';
@@ -285,6 +286,8 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     pool: { submit: (job) => inference.submit(job) },
     cameras,
     frameSource: (camera) => {
+      // A camera to watch: load the models now, not on the first change (the start of an event).
+      void inference.start();
       if (camera.kind === 'esp32' || camera.kind === 'mjpeg') {
         if (!camera.sourceUrl) return null;
         return { kind: 'mjpeg', subscribe: (listener) => mjpeg.forCamera(camera).subscribe(listener) };
@@ -298,11 +301,15 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   });
   const inference = createInferencePool({
     config: config.ai.inference,
-    models: ['objects'],
+    models: ['objects', 'face'],
     clock,
     log: log.child({ part: 'inference' }),
-    onResult: (result) => detections.onResult(result),
+    onResult: (result) => {
+      if (!photoAnalyser.onResult(result)) detections.onResult(result);
+    },
   });
+  // The photo job's best shot asks the same workers about faces and subjects, one picture at a time.
+  const photoAnalyser = createPictureAnalyser({ pool: inference, clock, streamPrefix: 'photos:' });
   loops.register({ name: 'detections.tick', intervalMs: 2_000, run: () => detections.tick() });
   loops.register({
     name: 'detections.prune',
@@ -366,6 +373,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
   const photoProcessing = registerPhotoProcessing({
     db,
     uploadsIdle: () => photos.whenIdle(2000),
+    ...(config.ai.inference.enabled ? { analyse: photoAnalyser.analyse } : {}),
     queue,
     bus,
     log: log.child({ part: 'photos' }),
@@ -744,6 +752,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
       if ((await httpsClosed) === 'forced')
         log.warn('HTTPS requests outlived the shutdown grace period; they were closed');
       detections.stop();
+      photoAnalyser.close();
       await inference.close();
       await live.stopAll();
       await notify.stop();

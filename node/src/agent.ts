@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deadline, type NodeCommand } from '@hearth/hub/protocol';
 import pRetry, { AbortError } from 'p-retry';
+import { crySensor } from './audio/cry-sensor.js';
 import { startCameras } from './cameras.js';
 import type { NodeConfig } from './config.js';
 import { createDeadman, deadmanOrderSchema } from './deadman.js';
@@ -15,6 +16,7 @@ import type { SensorDriver } from './sensors/driver.js';
 import { gpioSensor } from './sensors/gpio.js';
 import { serialSensor } from './sensors/serial.js';
 import { NODE_VERSION } from './version.js';
+import { faceDirectionSensor } from './vision/face-direction.js';
 
 export interface AgentLog {
   info(message: string): void;
@@ -74,7 +76,16 @@ export function startAgent(options: {
       ? serialSensor(sensor)
       : sensor.type === 'gpio'
         ? gpioSensor(sensor)
-        : detectorSensor(sensor),
+        : sensor.type === 'face_direction'
+          ? faceDirectionSensor(sensor, {
+              camera: config.cameras.find((camera) => camera.id === sensor.camera)!,
+              // Asked at start(), after the feeds below are set up.
+              feedUrl: async () => (await feeds)?.localUrl(sensor.camera) ?? null,
+              log,
+            })
+          : sensor.type === 'audio'
+            ? crySensor(sensor, { hub: state, log })
+            : detectorSensor(sensor),
   );
   // A camera set-up that fails (port taken, no fs worker) leaves the sensors and the link running.
   const feeds = config.cameras.length

@@ -48,6 +48,14 @@ export const nodeConfigSchema = z
   .refine(
     (config) => config.cameras.length === 0 || config.nasDir !== null,
     'cameras need nasDir (the NAS mount)',
+  )
+  .refine(
+    (config) =>
+      config.sensors.every(
+        (sensor) =>
+          sensor.type !== 'face_direction' || config.cameras.some((camera) => camera.id === sensor.camera),
+      ),
+    { message: 'a face_direction sensor names one of this node’s cameras (its id)', path: ['sensors'] },
   );
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 

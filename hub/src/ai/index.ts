@@ -4,6 +4,7 @@ export * from './audio/cry-detector.js';
 export * from './audio/features.js';
 export { clipProbability, windowFeatures } from './cry/classifier.js';
 export { classifierOf, parseModelFile } from './cry/model-file.js';
+export { encodeWav } from './cry/wav.js';
 export * from './frames/motion.js';
 export * from './frames/queue.js';
 export * from './frames/sampler.js';

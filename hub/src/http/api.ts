@@ -7,7 +7,7 @@ import type { SetupService } from '../accounts/setup.service.js';
 import { userRoutes } from '../accounts/users.routes.js';
 import type { UserService } from '../accounts/users.service.js';
 import { aiRoutes } from '../ai/ai.routes.js';
-import { cryRoutes } from '../ai/cry/cry.routes.js';
+import { cryRoutes, deviceCryRoutes } from '../ai/cry/cry.routes.js';
 import type { CryService } from '../ai/cry/cry.service.js';
 import type { DetectionRepo } from '../ai/detections/detections.repo.js';
 import { detectionRoutes } from '../ai/detections/detections.routes.js';
@@ -144,6 +144,7 @@ export function buildApi(deps: ApiDeps) {
     )
     .route('/device', deviceFirmwareRoutes({ allow, firmware: deps.firmware }))
     .route('/device', deviceNodeRoutes({ allow, nodes: deps.nodes, nodeSegments: deps.nodeSegments }))
+    .route('/device', deviceCryRoutes({ allow, cry: deps.cry }))
     .route('/nodes', nodeRoutes({ allow, nodes: deps.nodes }))
     .route('/notify', notifyRoutes({ allow, notify: deps.notify }))
     .route('/subjects', subjectRoutes({ allow, care: deps.care, history: deps.history }))

@@ -73,6 +73,8 @@ before(async () => {
   mkdirSync(nas);
   writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
   t = await startTestHub({
+    // Bursts ranked by sharpness and exposure alone; with the detectors: best-shot.test.ts.
+    ai: { inference: { enabled: false } },
     nasDir: nas,
     storage: { requireNasMount: false, nasCheckSeconds: 1 },
     photos: { uploadsPerMinute: 0, maxUploadBytes: 10 * 1024 * 1024 },

@@ -2,10 +2,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import sharp from 'sharp';
+import type { PictureAnalyser } from '../ai/inference/analyse.js';
 import type { Db } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../log/logger.js';
+import { bestShotScore, readBurst, type SubjectReading } from './best-shot.js';
 import { photos } from './photos.schema.js';
 import type { PhotoRow } from './photos.service.js';
 
@@ -13,6 +15,10 @@ export const PHOTO_JOB = 'photos.process';
 export const THUMB_WIDTH = 320;
 export const PREVIEW_WIDTH = 1280;
 const METRIC_WIDTH = 320;
+/** How long one picture may wait for the inference service's answer (its first start: up to 60 s more). */
+const ANSWER_MS = 10_000;
+/** After the service missed that, bursts are ranked without it for this long rather than each waiting. */
+const ANALYSIS_PAUSE_MS = 5 * 60_000;
 
 export type Derived = 'thumb' | 'preview' | 'enlarged';
 
@@ -61,7 +67,7 @@ export async function measure(image: Buffer): Promise<PhotoMetrics> {
   return { sharpness, exposure };
 }
 
-/** One number to rank a burst by: sharpness matters most, exposure scales it. */
+/** A photo's quality as one number: sharpness matters most, exposure scales it (subjects: best-shot.ts). */
 export const score = (m: PhotoMetrics) => Math.log1p(m.sharpness) * (0.25 + 0.75 * m.exposure);
 
 async function writeAtomically(file: string, data: Buffer): Promise<void> {
@@ -73,7 +79,8 @@ async function writeAtomically(file: string, data: Buffer): Promise<void> {
 
 /**
  * The `photos.process` job: thumbnail and preview of each photo (EXIF orientation applied), sharpness and
- * exposure, then the best shot of each burst marked and a 2× enlargement of it made. Failures retry with
+ * exposure, then the best shot of each burst marked (faces and subjects counted when the inference
+ * service answers, best-shot.ts) and a 2× enlargement of it made. Failures retry with
  * the queue's backoff; the last failing attempt marks its photos `failed` with the error.
  */
 export function registerPhotoProcessing(deps: {
@@ -86,10 +93,13 @@ export function registerPhotoProcessing(deps: {
   readOriginal: (photo: PhotoRow) => Promise<Buffer>;
   /** Resolves when no upload is being received (or after a bounded wait): uploads go first. */
   uploadsIdle?: () => Promise<void>;
+  /** The inference service; without it a burst is ranked by sharpness and exposure alone. */
+  analyse?: PictureAnalyser['analyse'];
   maxAttempts?: number;
 }) {
   const { db } = deps;
   const maxAttempts = deps.maxAttempts ?? 4;
+  let analysisPausedUntil = 0;
 
   function setState(ids: number[], patch: Partial<PhotoRow>) {
     db.update(photos).set(patch).where(inArray(photos.id, ids)).run();
@@ -127,6 +137,30 @@ export function registerPhotoProcessing(deps: {
     deps.bus.publish('photos', { change: 'updated', id: photo.id, state: 'completed' });
   }
 
+  /**
+   * Faces and subjects of a burst's photos (from their previews), or null: a single photo is its burst's
+   * best anyway, and a service that did not answer is not waited for again until the pause is over.
+   */
+  async function burstSubjects(measured: PhotoRow[]): Promise<SubjectReading[] | null> {
+    if (!deps.analyse || measured.length < 2 || performance.now() < analysisPausedUntil) return null;
+    try {
+      const previews = measured.map((p) => () => readFile(derivedPath(deps.dataDir, p.id, 'preview')));
+      const readings = await readBurst(previews, deps.analyse, ANSWER_MS);
+      if (!readings) {
+        analysisPausedUntil = performance.now() + ANALYSIS_PAUSE_MS;
+        deps.log.warn(
+          { pauseMs: ANALYSIS_PAUSE_MS },
+          'the inference service did not answer: bursts are ranked by sharpness and exposure for now',
+        );
+      }
+      return readings;
+    } catch (error) {
+      // A preview deleted meanwhile (the photo removed) must not fail its burst's ranking.
+      deps.log.warn({ err: error }, 'best shot analysis failed; ranked by sharpness and exposure');
+      return null;
+    }
+  }
+
   /** Marks the best of a burst once every photo of it is measured, and enlarges that one. */
   async function pickBest(deviceId: number | null, burstId: string): Promise<void> {
     if (deviceId === null) return;
@@ -137,7 +171,18 @@ export function registerPhotoProcessing(deps: {
       .all();
     const measured = burst.filter((p) => p.score !== null);
     if (measured.length === 0) return;
-    const best = measured.reduce((a, b) => (b.score! > a.score! ? b : a));
+    const readings = await burstSubjects(measured);
+    const ranked = measured.map((photo, i) => ({
+      photo,
+      score: bestShotScore(
+        score({ sharpness: photo.sharpness!, exposure: photo.exposure! }),
+        readings?.[i] ?? null,
+      ),
+    }));
+    for (const r of ranked)
+      if (r.score !== r.photo.score)
+        db.update(photos).set({ score: r.score }).where(eq(photos.id, r.photo.id)).run();
+    const best = ranked.reduce((a, b) => (b.score > a.score ? b : a)).photo;
     // The enlargement exists before the flag says so: a reader that sees `best` finds its file.
     const original = await deps.readOriginal(best);
     const meta = await sharp(original).rotate().metadata();

@@ -110,7 +110,12 @@ export async function startTestHub(
       photos: { demoCamera: false, ...overrides.photos },
       // Camera events open a second stream on RTSP cameras and run a detector on every sampled change;
       // the tests about them turn them on.
-      ai: { ...overrides.ai, detections: { enabled: false, ...overrides.ai?.detections } },
+      // The photo job asks the inference service about multi-photo bursts: loading models costs seconds.
+      ai: {
+        ...overrides.ai,
+        inference: { enabled: false, ...overrides.ai?.inference },
+        detections: { enabled: false, ...overrides.ai?.detections },
+      },
       log: { level: 'silent' },
     },
   );

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { audioSensorSchema } from '../audio/config.js';
 import type { NewReading } from '../outbox.js';
+import { faceDirectionSensorSchema } from '../vision/face-direction.js';
 
 export const serialSensorSchema = z
   .object({
@@ -146,6 +148,8 @@ export const sensorSchema = z.discriminatedUnion('type', [
   serialSensorSchema,
   detectorSensorSchema,
   gpioSensorSchema,
+  faceDirectionSensorSchema,
+  audioSensorSchema,
 ]);
 export type SensorConfig = z.infer<typeof sensorSchema>;
 

@@ -8,8 +8,7 @@
  * same clips give the same file. Only the training uses tfjs; scoring is a plain forward pass over the
  * stored weights, so the reading path needs no backend and a model file is all a score depends on.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import type * as TfCore from '@tensorflow/tfjs-core';
 import {
   defaultMel,
   energyDb,
@@ -179,12 +178,16 @@ function seeded(seed: number) {
   };
 }
 
-let backendReady: Promise<void> | undefined;
-function cpuBackend() {
+let backendReady: Promise<typeof TfCore> | undefined;
+/** Loaded on the first training only: scoring (the hub's readings, the node's microphone) never needs tfjs. */
+function cpuBackend(): Promise<typeof TfCore> {
   backendReady ??= (async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
     // PROD: no "install tfjs-node" banner and no debug checks; the data is tiny, so cpu is enough.
     tf.env().set('PROD', true);
     await tf.setBackend('cpu');
+    return tf;
   })();
   return backendReady;
 }
@@ -205,7 +208,7 @@ export async function trainClassifier(
   input: Partial<TrainOptions> = {},
 ): Promise<TrainedClassifier & { loss: number; windows: number }> {
   const options = { ...defaultTrainOptions, ...input };
-  await cpuBackend();
+  const tf = await cpuBackend();
   const rows = clips.flatMap((clip) => clip.features);
   const labels = clips.flatMap((clip) => clip.features.map(() => (clip.crying ? 1 : 0)));
   const dims = rows[0]?.length ?? 0;
@@ -226,7 +229,7 @@ export async function trainClassifier(
   };
   const prefix = `cry${++trainings}`;
   const sizes = options.hidden > 0 ? [dims, options.hidden, 1] : [dims, 1];
-  const vars: { w: tf.Variable; b: tf.Variable }[] = [];
+  const vars: { w: TfCore.Variable; b: TfCore.Variable }[] = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const [inputs, outputs] = [sizes[l]!, sizes[l + 1]!];
     // The last layer starts at zero: a logistic regression's loss is convex, and a hidden layer's output
@@ -245,10 +248,10 @@ export async function trainClassifier(
   try {
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const step = tf.tidy(() => {
-        const activations: tf.Tensor2D[] = [x];
-        const pre: tf.Tensor2D[] = [];
+        const activations: TfCore.Tensor2D[] = [x];
+        const pre: TfCore.Tensor2D[] = [];
         vars.forEach((v, l) => {
-          const z = tf.add(tf.matMul(activations[l]!, v.w as tf.Tensor2D), v.b) as tf.Tensor2D;
+          const z = tf.add(tf.matMul(activations[l]!, v.w as TfCore.Tensor2D), v.b) as TfCore.Tensor2D;
           pre.push(z);
           activations.push(l + 1 < vars.length ? tf.relu(z) : tf.sigmoid(z));
         });
@@ -259,8 +262,8 @@ export async function trainClassifier(
         );
         const value = tf.sum(tf.mul(bce, sw));
         // d(weighted BCE)/dz of the sigmoid output is (p − y)·weight.
-        let delta: tf.Tensor2D = tf.mul(tf.sub(p, y), sw);
-        const grads: { name: string; tensor: tf.Tensor }[] = [];
+        let delta: TfCore.Tensor2D = tf.mul(tf.sub(p, y), sw);
+        const grads: { name: string; tensor: TfCore.Tensor }[] = [];
         for (let l = vars.length - 1; l >= 0; l--) {
           const v = vars[l]!;
           grads.push(
@@ -272,7 +275,7 @@ export async function trainClassifier(
           );
           if (l > 0)
             delta = tf.mul(
-              tf.matMul(delta, v.w as tf.Tensor2D, false, true),
+              tf.matMul(delta, v.w as TfCore.Tensor2D, false, true),
               tf.cast(tf.greater(pre[l - 1]!, 0), 'float32'),
             );
         }

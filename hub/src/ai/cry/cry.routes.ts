@@ -24,6 +24,15 @@ const limit = (bytes: number, what: string) =>
     },
   });
 
+async function wavBody(request: {
+  header(name: string): string | undefined;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}) {
+  if (!/^audio\/(x-)?wav(e)?\s*(;|$)/i.test(request.header('content-type') ?? ''))
+    throw new AppError(415, 'unsupported_media_type', 'Send the clip as audio/wav.');
+  return new Uint8Array(await request.arrayBuffer());
+}
+
 /** `/api/subjects/:id/cry/…`: a subject's cry clips (labelled for training) and its classifier versions. */
 export function cryRoutes(deps: { allow: AllowFn; cry: CryService }) {
   const { allow, cry } = deps;
@@ -53,9 +62,7 @@ export function cryRoutes(deps: { allow: AllowFn; cry: CryService }) {
       ),
       limit(MAX_CLIP_FILE_BYTES, 'A clip'),
       async (c) => {
-        if (!/^audio\/(x-)?wav(e)?\s*(;|$)/i.test(c.req.header('content-type') ?? ''))
-          throw new AppError(415, 'unsupported_media_type', 'Send the clip as audio/wav.');
-        const bytes = new Uint8Array(await c.req.arrayBuffer());
+        const bytes = await wavBody(c.req);
         const clip = await cry.addClip(c.req.valid('param').id, bytes, c.req.valid('query'));
         return c.json({ clip }, 201);
       },
@@ -156,6 +163,56 @@ export function cryRoutes(deps: { allow: AllowFn; cry: CryService }) {
           'Content-Disposition': `attachment; filename="${file.name}"`,
           ETag: `"${file.sha256}"`,
         });
+      },
+    );
+}
+
+/**
+ * `/api/device/cry/…`: what a node's microphone driver needs. It scores on the node with the subject's active
+ * model (fetched here, re-fetched when the ETag changes) and sends recent snippets for the household to label.
+ * `subject` is needed only by a node watching several subjects.
+ */
+export function deviceCryRoutes(deps: { allow: AllowFn; cry: CryService }) {
+  const { allow, cry } = deps;
+  const subjectQuery = z.object({ subject: z.coerce.number().int().positive().optional() });
+  return new Hono<AppEnv>()
+    .get(
+      '/cry/model',
+      allow(
+        'device',
+        "The active cry model file of the node's subject (ETag: its sha256; 304 for If-None-Match); 204: use the default detector",
+      ),
+      validate('query', subjectQuery.strict()),
+      async (c) => {
+        const subjectId = cry.subjectOfDevice(c.get('device')!.id, c.req.valid('query').subject);
+        const file = await cry.activeModelFile(subjectId);
+        const headers = { 'X-Hearth-Subject': String(subjectId), 'Cache-Control': 'no-store' };
+        if (!file) return c.body(null, 204, headers);
+        const etag = `"${file.sha256}"`;
+        const known = (c.req.header('if-none-match') ?? '').split(',').map((tag) => tag.trim());
+        const versioned = { ...headers, ETag: etag, 'X-Hearth-Cry-Version': String(file.version) };
+        if (known.includes(etag)) return c.body(null, 304, versioned);
+        return c.body(new Uint8Array(file.bytes), 200, { ...versioned, 'Content-Type': 'application/json' });
+      },
+    )
+    .post(
+      '/cry/clips',
+      allow(
+        'device',
+        'A node keeps a recent snippet as an unlabelled clip of its subject (WAV 16 kHz mono 16-bit, 1–10 s)',
+      ),
+      validate(
+        'query',
+        subjectQuery.extend({ recordedAt: z.coerce.number().int().positive().optional() }).strict(),
+      ),
+      limit(MAX_CLIP_FILE_BYTES, 'A clip'),
+      async (c) => {
+        const deviceId = c.get('device')!.id;
+        const { subject, recordedAt } = c.req.valid('query');
+        const subjectId = cry.subjectOfDevice(deviceId, subject);
+        const bytes = await wavBody(c.req);
+        const clip = await cry.addClip(subjectId, bytes, { deviceId, recordedAt });
+        return c.json({ clip }, 201);
       },
     );
 }

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, max, notInArray } from 'drizzle-orm';
-import { subjects } from '../../care/care.schema.js';
+import { subjectDevices, subjects } from '../../care/care.schema.js';
 import type { CareService } from '../../care/care.service.js';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/client.js';
@@ -503,6 +503,46 @@ export function createCryService(deps: {
       });
       parseModelFile(bytes, row.sha256);
       return { bytes, sha256: row.sha256, name: `cry-model-subject${subjectId}-v${version}.json` };
+    },
+
+    /** The active version's file for a node to score with on its own; null: the default detector. */
+    async activeModelFile(
+      subjectId: number,
+    ): Promise<{ version: number; bytes: Buffer; sha256: string } | null> {
+      deps.care.subject(subjectId);
+      const active = activeRow(subjectId);
+      if (!active) return null;
+      const { bytes, sha256 } = await service.exportModel(subjectId, active.version);
+      return { version: active.version, bytes, sha256 };
+    },
+
+    /**
+     * The subject a node's audio belongs to: the one it watches, or `requested` among several. 404
+     * `no_subject` while no subject names the node (it scores with the default detector meanwhile).
+     */
+    subjectOfDevice(deviceId: number, requested?: number): number {
+      const watched = db
+        .select({ id: subjectDevices.subjectId })
+        .from(subjectDevices)
+        .where(eq(subjectDevices.deviceId, deviceId))
+        .orderBy(asc(subjectDevices.subjectId))
+        .all()
+        .map((row) => row.id);
+      if (requested !== undefined) {
+        if (!watched.includes(requested))
+          throw new AppError(404, 'no_subject', `This node does not watch subject ${requested}.`);
+        return requested;
+      }
+      if (watched.length === 0)
+        throw new AppError(404, 'no_subject', 'No subject is watched by this node yet.');
+      if (watched.length > 1)
+        throw new AppError(
+          409,
+          'subject_ambiguous',
+          'This node watches several subjects; name one with `subject`.',
+          { subjects: watched },
+        );
+      return watched[0]!;
     },
 
     /** Keeps the newest `keepVersions` and the active one, with their files. */

@@ -111,10 +111,13 @@ export function createDetectionService(deps: {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(`${file}.tmp`, jpeg);
       renameSync(`${file}.tmp`, file);
-      db.update(detectionEvents)
+      const updated = db
+        .update(detectionEvents)
         .set({ snapshot: relative, snapshotAt: track.bestAt })
         .where(eq(detectionEvents.id, eventId))
         .run();
+      // Deleted by an owner while it was still open: no file without its row.
+      if (updated.changes === 0) rmSync(file, { force: true });
     } catch (error) {
       log.warn({ err: (error as Error).message, eventId }, 'could not write a detection snapshot');
     }
@@ -144,7 +147,12 @@ export function createDetectionService(deps: {
     linkSegments(track.lastSeen - 1);
     publish('closed', track.eventId);
     // A state rule ("a person at the door at night") resolves when the person has gone.
-    deps.signal?.(runtime.camera.id, { at: track.lastSeen, kind: track.label, state: 'gone', value: track.bestScore });
+    deps.signal?.(runtime.camera.id, {
+      at: track.lastSeen,
+      kind: track.label,
+      state: 'gone',
+      value: track.bestScore,
+    });
   }
 
   function closeIdle(runtime: CameraRuntime, now: number) {

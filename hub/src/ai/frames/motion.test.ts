@@ -148,20 +148,4 @@ describe('motion gate', () => {
     const mask = rasterMask([{ rect: [0.5, 0.5, 0.5, 0.5] }], 4, 4);
     assert.deepEqual([...mask], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1]);
   });
-
-  it('costs little per 160×90 frame', () => {
-    const random = prng(7);
-    const frames = Array.from({ length: 20 }, (_, i) =>
-      scene(random, { squares: i % 2 ? [{ x: 4 * i, y: 30, size: 16, level: 200 }] : [] }),
-    );
-    const gate = createMotionGate({ mask: [{ rect: [0, 0, 0.2, 0.2] }] });
-    for (let i = 0; i < 200; i++) gate.push(frames[i % 20]!, i * 500); // warm-up (JIT)
-    const n = 5000;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) gate.push(frames[i % 20]!, 100_000 + i * 500);
-    const micros = Number(process.hrtime.bigint() - start) / 1000 / n;
-    console.log(`motion gate: ${micros.toFixed(1)} µs per 160×90 frame (mean of ${n})`);
-    // Generous: a 2-core CI box under load; the point is "far below a detector's 230 ms".
-    assert.ok(micros < 2000, `${micros} µs`);
-  });
 });

@@ -149,7 +149,13 @@ describe('frame sampler on a real MJPEG fan-out', () => {
       assert.equal(stuck.taken, 1);
       assert.ok(stuck.queued <= 2);
       assert.equal(stuck.dropped.overflow + stuck.dropped.stale, stats.frames - 1 - stuck.queued);
-      assert.ok(recorderFrames >= FPS * seconds * 0.8, `recorder got ${recorderFrames} in ${seconds} s`);
+      // Every frame the camera sent reached the recorder's subscription (bar the one in flight), whatever the
+      // machine's speed: the stuck consumer held nothing up.
+      const sent = camera.stats.framesSent;
+      assert.ok(
+        recorderFrames >= sent - 2,
+        `recorder got ${recorderFrames} of ${sent} frames in ${seconds} s`,
+      );
 
       // The decoder dies: a new one takes over and frames keep coming.
       const pid = stats.decoderPid!;
