@@ -241,12 +241,12 @@ export function createRetentionService(deps: {
          from segment_totals group by camera_id having sum(n) > 0`,
       )
       .all() as { cameraId: string; n: number; used: number; nasBytes: number; protectedBytes: number }[];
-    // Footage kept by detection events counts as protected too; read from the links, so it costs what
-    // the events hold, not a scan of every segment.
+    // Footage kept by detection events counts as protected too; read from the links (CROSS JOIN keeps
+    // SQLite from scanning every segment instead), so it costs what the events hold.
     const eventKept = db.$client
       .prepare(
         `select s.camera_id as cameraId, sum(s.bytes) as bytes
-         from (select distinct segment_id from detection_event_segments) d join segments s on s.id = d.segment_id
+         from (select distinct segment_id from detection_event_segments) d cross join segments s on s.id = d.segment_id
          where s.location = 'nas' and s.protected = 0 group by s.camera_id`,
       )
       .all() as { cameraId: string; bytes: number }[];

@@ -163,6 +163,43 @@ test('max days: older unprotected footage goes, protected stays, files and rows 
   }
 });
 
+test('a detection event keeps its footage: not deleted by age or by the cap, counted as protected, released with the event', async () => {
+  const t = await setup();
+  try {
+    t.retention.update({ defaults: { maxDays: 2, minDays: 0 } });
+    const before = t.add('porch', NOW - 3 * DAY - HOUR, KiB);
+    const during = t.add('porch', NOW - 3 * DAY, KiB);
+    const id = (relPath: string) =>
+      (t.db.$client.prepare('select id from segments where rel_path = ?').get(relPath) as { id: number }).id;
+    const event = t.db.$client
+      .prepare(
+        `insert into detection_events (camera_id, label, start_at, end_at, score, hits, created_at)
+         values ('porch', 'person', ?, ?, 0.8, 4, ?) returning id`,
+      )
+      .get(NOW - 3 * DAY + 1000, NOW - 3 * DAY + 9000, NOW - 3 * DAY) as { id: number };
+    t.db.$client
+      .prepare('insert into detection_event_segments (event_id, segment_id) values (?, ?)')
+      .run(event.id, id(during));
+
+    assert.equal((await t.retention.runRetention()).deleted, 1, 'only the footage no event holds');
+    assert.equal(existsSync(path.join(t.root, before)), false);
+    assert.ok(existsSync(path.join(t.root, during)));
+    const porch = t.retention.usage().cameras.find((c) => c.cameraId === 'porch')!;
+    assert.equal(porch.protectedBytes, KiB);
+    // Even a cap below what is left does not take it.
+    t.retention.update({ maxBytes: 1 });
+    await t.retention.runRetention();
+    assert.ok(existsSync(path.join(t.root, during)));
+
+    // The event goes (deleted by an owner, or pruned): its footage is ordinary footage again.
+    t.db.$client.prepare('delete from detection_events where id = ?').run(event.id);
+    assert.equal((await t.retention.runRetention()).deleted, 1);
+    assert.equal(existsSync(path.join(t.root, during)), false);
+  } finally {
+    await t.close();
+  }
+});
+
 test('global bytes: oldest unprotected first, min days kept while the cap allows', async () => {
   const t = await setup();
   try {
