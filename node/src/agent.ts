@@ -17,22 +17,12 @@ import { gpioSensor } from './sensors/gpio.js';
 import { serialSensor } from './sensors/serial.js';
 import { NODE_VERSION } from './version.js';
 import { faceDirectionSensor } from './vision/face-direction.js';
+import { sleep, wakeup } from './waiting.js';
 
 export interface AgentLog {
   info(message: string): void;
   warn(message: string): void;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 
 /** Retries with growing, jittered pauses while the hub is away; a 4xx ends it (the same call cannot succeed). */
 const persistently = <T>(work: () => Promise<T>, signal: AbortSignal) =>
@@ -126,7 +116,7 @@ export function startAgent(options: {
       return null;
     });
   const deadman = createDeadman({ stateDir, nodeName: () => os.hostname(), log });
-  let wakeSender: (() => void) | null = null;
+  const sender = wakeup(signal);
   let droppedWarned = 0;
 
   for (const sensor of sensors)
@@ -136,7 +126,7 @@ export function startAgent(options: {
         droppedWarned = outbox.stats().dropped;
         log.warn(`outbox full: dropped the ${dropped} oldest readings (${droppedWarned} in all)`);
       }
-      wakeSender?.();
+      sender.wake();
     });
 
   async function sendLoop() {
@@ -144,16 +134,7 @@ export function startAgent(options: {
       const batch = outbox.unsent(config.batchSize);
       const { droppedThrough, acked } = outbox.stats();
       if (batch.length === 0 && droppedThrough <= acked) {
-        // Removed again each time: an idle node waits here thousands of times a day.
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          wakeSender = wake;
-          signal.addEventListener('abort', wake, { once: true });
-        });
-        wakeSender = null;
+        await sender.wait();
         continue;
       }
       try {

@@ -2,6 +2,7 @@ import { encodeWav, pcmFromS16le, SAMPLE_RATE } from '@hearth/hub/ai';
 import type { AgentLog } from '../agent.js';
 import { HubRefused, type NodeState } from '../hub-link.js';
 import type { SensorDriver } from '../sensors/driver.js';
+import { sleep, wakeup } from '../waiting.js';
 import { captureArgs, superviseCapture } from './capture.js';
 import type { AudioSensorConfig } from './config.js';
 import { fetchActiveModel, uploadSnippet } from './hub-cry.js';
@@ -15,17 +16,6 @@ interface Snippet {
   recordedAt: number;
   reason: 'crying' | 'quiet';
 }
-
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /**
  * The microphone as a `crying` sensor (config.ts says what each setting does). Scoring runs on this node:
@@ -70,7 +60,7 @@ export function crySensor(
   let warnedRefusal = '';
   const queue: Snippet[] = [];
   const snippets = { uploaded: 0, dropped: 0, refused: 0, lastError: null as string | null };
-  let wakeUploader: (() => void) | null = null;
+  const uploader = wakeup(signal);
   const loops: Promise<void>[] = [];
 
   const quietInterval = () => config.snippets.quietEverySeconds * SAMPLE_RATE * (0.5 + random());
@@ -102,7 +92,7 @@ export function crySensor(
       queue.shift();
       snippets.dropped++;
     }
-    wakeUploader?.();
+    uploader.wake();
   }
 
   function decided(decision: Decision, at: number) {
@@ -211,7 +201,7 @@ export function crySensor(
         // No subject watched by this node (any more): its model is not this audio's.
         if (error instanceof HubRefused && error.code === 'no_subject' && current) scorer.setModel(null);
       }
-      await pause(config.modelCheckSeconds * 1000, signal);
+      await sleep(config.modelCheckSeconds * 1000, signal);
     }
   }
 
@@ -220,16 +210,7 @@ export function crySensor(
     while (!signal.aborted) {
       const next = queue[0];
       if (!next) {
-        // Removed again each time: an idle microphone waits here after every snippet.
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          wakeUploader = wake;
-          signal.addEventListener('abort', wake, { once: true });
-        });
-        wakeUploader = null;
+        await uploader.wait();
         continue;
       }
       const done = () => {
@@ -248,7 +229,7 @@ export function crySensor(
           // The same bytes cannot succeed (no subject yet, a refused clip): drop them, not the queue.
           done();
           snippets.refused++;
-        } else await pause(Math.min(60_000, 2_000 * 2 ** failures++), signal);
+        } else await sleep(Math.min(60_000, 2_000 * 2 ** failures++), signal);
       }
     }
   }
