@@ -47,11 +47,35 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'hearth-tests-'));
 // root switches to the data folder's owner; the installer writes the NAS marker as `hearth`) must reach
 // their folders inside it.
 chmodSync(scratch, 0o755);
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--conditions=development', '--test', '--test-concurrency=2', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', TMPDIR: scratch } },
+// Nothing the hub or its tests do may reach beyond this machine, so the tests run without a network: in a
+// network namespace of their own, where this machine allows one (as root, and in CI), holding loopback and
+// a stand-in LAN (a veth pair on 192.168.207.0/24 with nothing behind it, and no default route), because
+// the hub's LAN features (LAN-only access, the address phones are told to reach) need an address to find.
+// Otherwise on this machine's network, said here and seen by the test that checks it.
+const NAMESPACE_SETUP = [
+  'ip link set lo up || exit 1',
+  '{ ip link add lan0 type veth peer name lan1 && ip addr add 192.168.207.2/24 dev lan0 && ip link set lan1 up && ip link set lan0 up; } 2>/dev/null',
+  'exec "$@"',
+].join('; ');
+const isolate = (command) => ['unshare', '--net', 'sh', '-c', NAMESPACE_SETUP, 'sh', ...command];
+const [probeCommand, ...probeArgs] = isolate(['true']);
+const probe = spawnSync(probeCommand, probeArgs, { encoding: 'utf8' });
+const network = probe.status === 0 ? 'isolated' : 'host';
+console.log(
+  network === 'isolated'
+    ? 'tests run in a network namespace of their own: loopback and a stand-in LAN, no route out'
+    : `tests run on this machine's network (no namespace: ${(probe.error?.message ?? probe.stderr).trim() || `exit ${probe.status}`})`,
 );
+const runner = [
+  process.execPath,
+  ...['--import', 'tsx', '--conditions=development', '--test', '--test-concurrency=2', ...files],
+];
+const command = network === 'isolated' ? isolate(runner) : runner;
+const result = spawnSync(command[0], command.slice(1), {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: 'test', TMPDIR: scratch, HEARTH_TEST_NETWORK: network },
+});
 const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
   .split('\n')
   .map((line) => line.split(' ')[4])

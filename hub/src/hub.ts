@@ -10,6 +10,7 @@ import { createSessionService } from './accounts/sessions.service.js';
 import { createSetupService } from './accounts/setup.service.js';
 import { createUserService } from './accounts/users.service.js';
 import { createCryService } from './ai/cry/cry.service.js';
+import { createDetectionSettings } from './ai/detections/detection-settings.js';
 import { createDetectionRepo } from './ai/detections/detections.repo.js';
 import { createDetectionService, type DetectionService } from './ai/detections/detections.service.js';
 import { createPictureAnalyser } from './ai/inference/analyse.js';
@@ -276,6 +277,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     run: () => cry.expireClips(),
   });
   // --- ai/: the inference service (worker threads, loaded on the first picture) and camera events.
+  const detectionSettings = createDetectionSettings({ db, clock, config: config.ai.detections });
   const detections: DetectionService = createDetectionService({
     db,
     clock,
@@ -285,6 +287,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     config: config.ai.detections,
     pool: { submit: (job) => inference.submit(job) },
     cameras,
+    settings: detectionSettings,
     frameSource: (camera) => {
       // A camera to watch: load the models now, not on the first change (the start of an event).
       void inference.start();
@@ -393,7 +396,13 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     removeOriginal: removePhotoFile,
   });
   retention.registerCategory(gallery.storageCategory());
-  const demoPhotoCamera = createDemoPhotoCamera({ devices, cameras, deviceSettings, log });
+  const demoPhotoCamera = createDemoPhotoCamera({
+    devices,
+    cameras,
+    deviceSettings,
+    log,
+    wakeSeconds: config.photos.demoWakeSeconds,
+  });
   if (seededDemo && config.photos.demoCamera) demoPhotoCamera.seed();
   const playback = createPlaybackService({ segments, bus, cameraExists: cameras.exists });
   const ble = createBleManager({ log: log.child({ part: 'ble' }), enabled: config.ble.enabled });
@@ -568,7 +577,7 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
     care,
     history,
     detections: createDetectionRepo(db),
-    ai: { inference, detections },
+    ai: { inference, detections, settings: detectionSettings },
     routine,
     cry,
     notify,

@@ -153,6 +153,46 @@ describe('detections', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIU
     await page.getByRole('heading', { level: 1, name: '감지' }).waitFor();
     await rows.first().getByText('확신도 87%').waitFor();
   });
+
+  test('the owner drags an ignored area over the camera picture, saves it, and it is there after a reload', async () => {
+    // The test before leaves the owner's account in Korean.
+    assert.equal((await api('/api/auth/me', { method: 'PATCH', body: { locale: 'en' } })).status, 200);
+    const page = await context.newPage();
+    await page.goto(`${hub.url}/cameras/${LIVING}/settings`);
+    const section = page.getByTestId('detection-settings');
+    await section.getByRole('heading', { name: 'Person and pet detection' }).waitFor();
+    // Drawn over the camera's own still, once it has loaded (it sets the drawing surface's size).
+    const picture = section.locator('img.camera-picture');
+    await waitFor('the camera still decoded', async () =>
+      (await picture.evaluate((img) => (img as HTMLImageElement).naturalWidth)) > 0 ? true : undefined,
+    );
+    const canvas = section.getByTestId('detection-canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    const at = (x: number, y: number) => [box.x + box.width * x, box.y + box.height * y] as const;
+    await page.mouse.move(...at(0.1, 0.2));
+    await page.mouse.down();
+    await page.mouse.move(...at(0.3, 0.4), { steps: 4 });
+    await page.mouse.move(...at(0.5, 0.6), { steps: 4 });
+    await page.mouse.up();
+    const shapes = section.getByTestId('detection-shapes');
+    await shapes.getByText('Ignored area 1').waitFor();
+    await section.getByRole('button', { name: 'Save' }).click();
+    await section.getByText('Saved. The camera uses these settings now.').waitFor();
+
+    const { json } = await api(`/api/cameras/${LIVING}/detection`);
+    assert.equal(json.source, 'stored');
+    assert.equal(json.settings.enabled, false, 'a demo camera stays off unless switched on');
+    assert.equal(json.settings.mask.length, 1);
+    const rect: number[] = json.settings.mask[0].rect;
+    for (const [i, expected] of [0.1, 0.2, 0.4, 0.4].entries())
+      assert.ok(Math.abs(rect[i]! - expected) < 0.02, `rect ${JSON.stringify(rect)} is the dragged area`);
+
+    await page.reload();
+    await shapes.getByText('Ignored area 1').waitFor();
+    assert.equal(await canvas.locator('.shape-mask').count(), 1, 'the saved area drawn on the picture');
+    await page.close();
+  });
 });
 
 /** The event ids the list shows, top to bottom. */

@@ -462,6 +462,7 @@ export const urls = {
   exportFile: (exportId: number) => `/api/exports/${exportId}/file`,
   photo: (photoId: number, file: 'thumb' | 'preview' | 'enlarged' | 'original') =>
     `/api/photos/${photoId}/${file}.jpg`,
+  cryClipAudio: (subjectId: number, clipId: number) => `/api/subjects/${subjectId}/cry/clips/${clipId}/audio`,
 };
 
 export interface NodeHealthItem {
@@ -685,6 +686,29 @@ export interface DetectionFilter {
   limit?: number;
 }
 
+/** An area of a camera's picture in fractions of its width and height; rect is [x, y, w, h]. */
+export type MaskShape = { rect: [number, number, number, number] } | { polygon: [number, number][] };
+
+/** `GET /api/cameras/:id/detection`: what the camera's detection runs with, every default filled in. */
+export interface CameraDetectionSettings {
+  enabled: boolean;
+  /** Areas the motion gate ignores (a tree, a road, a TV). */
+  mask: MaskShape[];
+  /** Only detections centred in one count; none: the whole picture. */
+  zones: { name: string; shape: MaskShape }[];
+  minScore: Record<DetectionLabel, number>;
+}
+
+export interface CameraDetection {
+  cameraId: string;
+  /** Saved in the app, from the configuration file, or the hub's defaults. */
+  source: 'stored' | 'config' | 'default';
+  updatedAt: number | null;
+  settings: CameraDetectionSettings;
+  /** False when camera events are off for the whole hub. */
+  hubEnabled: boolean;
+}
+
 /** `GET /api/ai/health`: the inference service as it runs now. */
 export interface AiHealth {
   backend: 'wasm' | 'cpu' | 'tensorflow' | null;
@@ -706,6 +730,90 @@ export interface AiHealth {
     dropped: number;
     lastFrameAt: number | null;
   }[];
+}
+
+export type CryLabel = 'crying' | 'not_crying';
+
+/** A short audio snippet of a person, kept for labelling (epoch ms). */
+export interface CryClip {
+  id: number;
+  subjectId: number;
+  deviceId: number | null;
+  recordedAt: number;
+  durationMs: number;
+  /** What the detector in use said when it was kept (0–1). */
+  probability: number | null;
+  label: CryLabel | null;
+  labelledAt: number | null;
+  /** When an unlabelled clip is deleted; null once labelled. */
+  expiresAt: number | null;
+}
+
+/** A cry model's confusion figures on one set of clips; ratios are null when undefined (nothing to divide). */
+export interface CryFigures {
+  threshold: number;
+  positives: number;
+  negatives: number;
+  truePositives: number;
+  falsePositives: number;
+  trueNegatives: number;
+  falseNegatives: number;
+  precision: number | null;
+  recall: number | null;
+  accuracy: number | null;
+}
+
+export interface CryVersion {
+  version: number;
+  active: boolean;
+  kind: string;
+  trainedAt: number;
+  clips: number;
+  positives: number;
+  negatives: number;
+  metrics: { heldOut: CryFigures; training: CryFigures };
+  trainMs: number;
+  note: string | null;
+}
+
+export interface CryModels {
+  active: number | null;
+  versions: CryVersion[];
+  /** Labelled clips a training would use, and the fewest of each label it needs. */
+  labelled: { crying: number; notCrying: number; needed: number };
+}
+
+export interface RoutineVersion {
+  version: number;
+  active: boolean;
+  trainedAt: number;
+  windowFrom: number;
+  windowTo: number;
+  daysUsed: number;
+  streams: number;
+  /** Training days the model itself calls unusual. */
+  flaggedDays: number;
+  trainMs: number;
+  /** False: too little to score with; `note` says why. */
+  ready: boolean;
+  note: string | null;
+}
+
+export type RoutineCheck =
+  | { ready: false; reason: string }
+  | {
+      ready: true;
+      version: number;
+      at: number;
+      score: number;
+      state: 'anomaly' | 'normal';
+      reasons: string[];
+    };
+
+export interface RoutineStatus {
+  active: RoutineVersion | null;
+  versions: RoutineVersion[];
+  now: RoutineCheck;
 }
 
 export const api = {
@@ -854,6 +962,10 @@ export const api = {
     await json(`/api/detections/${id}`, { method: 'DELETE' });
   },
   aiHealth: (): Promise<AiHealth> => json('/api/ai/health'),
+  cameraDetection: (cameraId: string): Promise<CameraDetection> =>
+    json(`/api/cameras/${enc(cameraId)}/detection`),
+  saveCameraDetection: (cameraId: string, settings: CameraDetectionSettings): Promise<CameraDetection> =>
+    json(`/api/cameras/${enc(cameraId)}/detection`, { method: 'PUT', json: settings }),
 
   dayPhotos: (cameraId: string, day: string): Promise<{ photos: Photo[] }> =>
     json(`/api/cameras/${enc(cameraId)}/photos?day=${day}`),
@@ -932,6 +1044,29 @@ export const api = {
     json(
       `/api/subjects/${subjectId}/history?kind=${encodeURIComponent(query.kind)}&from=${query.from}&to=${query.to}&maxPoints=${query.maxPoints ?? 500}`,
     ),
+  cryClips: (subjectId: number): Promise<{ clips: CryClip[] }> =>
+    json(`/api/subjects/${subjectId}/cry/clips`),
+  labelCryClip: (subjectId: number, clipId: number, label: CryLabel | null): Promise<{ clip: CryClip }> =>
+    json(`/api/subjects/${subjectId}/cry/clips/${clipId}/label`, { method: 'PUT', json: { label } }),
+  deleteCryClip: async (subjectId: number, clipId: number): Promise<void> => {
+    await json(`/api/subjects/${subjectId}/cry/clips/${clipId}`, { method: 'DELETE' });
+  },
+  cryModels: (subjectId: number): Promise<CryModels> => json(`/api/subjects/${subjectId}/cry/models`),
+  /** 409 `not_enough_clips` (details `{crying, notCrying, needed}`) or `busy`. */
+  trainCryModel: (subjectId: number): Promise<{ version: CryVersion }> =>
+    json(`/api/subjects/${subjectId}/cry/models`, { method: 'POST', json: {} }),
+  activateCryModel: (subjectId: number, version: number): Promise<{ version: CryVersion }> =>
+    json(`/api/subjects/${subjectId}/cry/models/${version}/activate`, { method: 'POST', json: {} }),
+  /** `active` null: back to the default detector. */
+  rollbackCryModel: (subjectId: number): Promise<{ active: CryVersion | null }> =>
+    json(`/api/subjects/${subjectId}/cry/models/rollback`, { method: 'POST', json: {} }),
+  routine: (subjectId: number): Promise<RoutineStatus> => json(`/api/subjects/${subjectId}/routine`),
+  trainRoutine: (subjectId: number): Promise<{ version: RoutineVersion }> =>
+    json(`/api/subjects/${subjectId}/routine/train`, { method: 'POST', json: {} }),
+  activateRoutine: (subjectId: number, version: number): Promise<{ version: RoutineVersion }> =>
+    json(`/api/subjects/${subjectId}/routine/versions/${version}/activate`, { method: 'POST', json: {} }),
+  rollbackRoutine: (subjectId: number): Promise<{ version: RoutineVersion }> =>
+    json(`/api/subjects/${subjectId}/routine/rollback`, { method: 'POST', json: {} }),
   incidents: (filter: IncidentFilter = {}): Promise<{ incidents: Incident[] }> => {
     const query = new URLSearchParams(
       Object.entries(filter)

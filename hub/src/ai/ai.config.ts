@@ -5,7 +5,11 @@ import { inferenceConfigSchema } from './inference/pool.js';
 
 const scoreSchema = z.number().min(0.05).max(1);
 
-const cameraDetectionSchema = z
+/**
+ * One camera's detection settings, from `ai.detections.cameras.<id>` or saved in the app
+ * (detections/detection-settings.ts), checked by this one schema either way.
+ */
+export const cameraDetectionSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Areas where changes are ignored (a tree in the wind, a road), as in `motion.mask`. */
@@ -18,6 +22,7 @@ const cameraDetectionSchema = z
     minScore: z.object({ person: scoreSchema, pet: scoreSchema, vehicle: scoreSchema }).partial().default({}),
   })
   .strict();
+export type CameraDetectionSettings = z.infer<typeof cameraDetectionSchema>;
 
 /** On-device intelligence (issue 13): the inference service and camera events. */
 export const aiConfigSchema = z

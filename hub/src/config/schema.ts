@@ -258,6 +258,8 @@ export const configSchema = z
         clockToleranceSeconds: z.number().int().positive().default(600),
         /** In demo mode, a virtual battery camera (`demo-garden`) uploads bursts to this hub. */
         demoCamera: z.boolean().default(true),
+        /** How often that virtual camera wakes when first seeded (a real one sleeps minutes; tests want less). */
+        demoWakeSeconds: z.number().int().min(10).max(3600).default(30),
       })
       .strict()
       .prefault({}),

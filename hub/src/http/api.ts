@@ -9,6 +9,8 @@ import type { UserService } from '../accounts/users.service.js';
 import { aiRoutes } from '../ai/ai.routes.js';
 import { cryRoutes, deviceCryRoutes } from '../ai/cry/cry.routes.js';
 import type { CryService } from '../ai/cry/cry.service.js';
+import type { DetectionSettings } from '../ai/detections/detection-settings.js';
+import { detectionSettingsRoutes } from '../ai/detections/detection-settings.routes.js';
 import type { DetectionRepo } from '../ai/detections/detections.repo.js';
 import { detectionRoutes } from '../ai/detections/detections.routes.js';
 import type { DetectionService } from '../ai/detections/detections.service.js';
@@ -110,7 +112,7 @@ export interface ApiDeps {
   care: CareService;
   history: HistoryService;
   detections: DetectionRepo;
-  ai: { inference: InferencePool; detections: DetectionService };
+  ai: { inference: InferencePool; detections: DetectionService; settings: DetectionSettings };
   routine: RoutineService;
   cry: CryService;
 }
@@ -230,6 +232,10 @@ export function buildApi(deps: ApiDeps) {
     )
     .route('/', playbackRoutes({ allow, playback: deps.playback }))
     .route('/ai', aiRoutes({ allow, inference: deps.ai.inference, detections: deps.ai.detections }))
+    .route(
+      '/',
+      detectionSettingsRoutes({ allow, settings: deps.ai.settings, camera: deps.cameras.getForRecording }),
+    )
     .route(
       '/detections',
       detectionRoutes({

@@ -6,8 +6,6 @@ import { startVirtualCamera } from './virtual-camera.js';
 
 export const DEMO_PHOTO_CAMERA = 'demo-garden';
 const DEMO_HARDWARE_ID = 'demo-virtual-esp32cam';
-/** A real camera sleeps minutes; the demo wakes often enough for a newcomer to see bursts arrive. */
-const DEMO_WAKE_SECONDS = 30;
 
 /**
  * The demo's battery camera: a device and an ESP32-CAM camera seeded on the first demo start, then
@@ -19,6 +17,8 @@ export function createDemoPhotoCamera(deps: {
   cameras: CameraService;
   deviceSettings: DeviceSettings;
   log: Logger;
+  /** A real camera sleeps minutes; the demo wakes often enough for a newcomer to see bursts arrive. */
+  wakeSeconds: number;
 }) {
   let camera: ReturnType<typeof startVirtualCamera> | undefined;
 
@@ -30,7 +30,7 @@ export function createDemoPhotoCamera(deps: {
         kind: 'camera',
         hardwareId: DEMO_HARDWARE_ID,
       });
-      deps.deviceSettings.update(device.id, { wakeIntervalSeconds: DEMO_WAKE_SECONDS });
+      deps.deviceSettings.update(device.id, { wakeIntervalSeconds: deps.wakeSeconds });
       deps.cameras.create({
         id: DEMO_PHOTO_CAMERA,
         name: 'Garden (demo)',

@@ -1,6 +1,7 @@
 import { useLocation, useRoute } from 'preact-iso';
 import { useCamera, useCanManage } from '../cameras';
 import { CameraForm, CameraRemoval } from '../components/camera-form';
+import { DetectionSettings } from '../components/detection-settings';
 import { Icon } from '../components/icons';
 import { Alert, LoadError, Loading, PageHeader } from '../components/ui';
 import { usePageTitle } from '../hooks';
@@ -42,27 +43,29 @@ function CameraSettings({ id }: { id: string }) {
       {!canManage ? (
         <Alert kind="info">{t('cameraForm.readOnly')}</Alert>
       ) : (
-        <>
-          <CameraForm
-            key={c.updatedAt}
-            camera={c}
-            onCancel={() => route(cameraPath(id))}
-            onSaved={(saved) => {
-              camera.update(() => saved);
-              route(cameraPath(id));
-            }}
-          />
-          <section class="card danger-zone">
-            <h2>{t('camera.deleteTitle')}</h2>
-            <p class="muted small">{t('camera.deleteHint')}</p>
-            <CameraRemoval
-              camera={c}
-              onChanged={(next) => camera.update(() => next)}
-              onRemoved={() => route('/cameras', true)}
-            />
-          </section>
-        </>
+        <CameraForm
+          key={c.updatedAt}
+          camera={c}
+          onCancel={() => route(cameraPath(id))}
+          onSaved={(saved) => {
+            camera.update(() => saved);
+            route(cameraPath(id));
+          }}
+        />
       )}
+      {/* Battery cameras send photos, not a stream the detector could sample. */}
+      {c.powerProfile === 'battery' ? null : <DetectionSettings key={c.id} camera={c} />}
+      {canManage ? (
+        <section class="card danger-zone">
+          <h2>{t('camera.deleteTitle')}</h2>
+          <p class="muted small">{t('camera.deleteHint')}</p>
+          <CameraRemoval
+            camera={c}
+            onChanged={(next) => camera.update(() => next)}
+            onRemoved={() => route('/cameras', true)}
+          />
+        </section>
+      ) : null}
     </>
   );
 }

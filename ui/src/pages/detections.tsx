@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { api, DETECTION_LABELS, type DetectionEvent, type DetectionLabel, isMissingEndpoint } from '../api';
 import { useCameras, useIsOwner } from '../cameras';
@@ -11,7 +11,7 @@ import {
   playbackLink,
 } from '../components/detections';
 import { Alert, ConfirmButton, errorMessage, LoadError, Loading, PageHeader } from '../components/ui';
-import { usePageTitle } from '../hooks';
+import { usePagedList, usePageTitle } from '../hooks';
 import { useT } from '../i18n';
 import { useLive } from '../live';
 import { clockText, dayBounds, dayOf, isDay } from '../time';
@@ -54,46 +54,22 @@ function DetectionsView({ filter, zone }: { filter: Filter; zone: string }) {
   const { start, end } = useMemo(() => dayBounds(filter.day, zone), [filter.day, zone]);
   const today = dayOf(Date.now(), zone);
 
-  const [events, setEvents] = useState<DetectionEvent[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [hasMore, setHasMore] = useState(false);
-  const [loadingOlder, setLoadingOlder] = useState(false);
-  const sequence = useRef(0);
   const query = { day: filter.day, cameraId: filter.cameraId, label: filter.label, limit: PAGE };
-
-  const loadFirst = useCallback(async () => {
-    const mine = ++sequence.current;
-    setError(null);
-    try {
-      const page = (await api.detections(query)).events;
-      if (mine !== sequence.current) return;
-      setEvents(page);
-      setHasMore(page.length === PAGE);
-    } catch (e) {
-      if (mine === sequence.current) setError(e);
-    }
-  }, []);
-  useEffect(() => void loadFirst(), [loadFirst]);
-
-  const loadOlder = async () => {
-    const oldest = events?.[events.length - 1];
-    if (!oldest) return;
-    const mine = sequence.current;
-    setLoadingOlder(true);
-    try {
-      const page = (await api.detections({ ...query, before: oldest.id })).events;
-      if (mine !== sequence.current) return;
-      setEvents((list) => {
-        const known = new Set((list ?? []).map((e) => e.id));
-        return [...(list ?? []), ...page.filter((e) => !known.has(e.id))];
-      });
-      setHasMore(page.length === PAGE);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoadingOlder(false);
-    }
-  };
+  // The view is keyed by its filter: one list per mount.
+  const {
+    items: events,
+    setItems: setEvents,
+    error,
+    setError,
+    hasMore,
+    loadingOlder,
+    reload: loadFirst,
+    loadOlder,
+  } = usePagedList<DetectionEvent>(
+    async (before) => (await api.detections(before === undefined ? query : { ...query, before })).events,
+    PAGE,
+    '',
+  );
 
   const belongs = (event: DetectionEvent) =>
     event.startAt >= start &&

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type Severity, type SystemEvent } from '../api';
 import { EventList } from '../components/events';
 import { LoadError, Loading, PageHeader } from '../components/ui';
-import { usePageTitle } from '../hooks';
+import { usePagedList, usePageTitle } from '../hooks';
 import { useT } from '../i18n';
 import { useLive } from '../live';
 
@@ -14,52 +14,26 @@ export function EventsPage() {
   const t = useT();
   usePageTitle(t('nav.events'));
   const [minSeverity, setMinSeverity] = useState<Severity>('info');
-  const [events, setEvents] = useState<SystemEvent[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [hasMore, setHasMore] = useState(false);
-  const [loadingOlder, setLoadingOlder] = useState(false);
   const [fresh, setFresh] = useState<ReadonlySet<number>>(new Set());
-  const sequence = useRef(0);
-
-  const loadFirst = useCallback(async (severity: Severity) => {
-    const mine = ++sequence.current;
-    setError(null);
-    try {
-      const query = severity === 'info' ? { limit: PAGE } : { limit: PAGE, minSeverity: severity };
-      const page = (await api.listSystemEvents(query)).events;
-      if (mine !== sequence.current) return;
-      setEvents(page);
-      setHasMore(page.length === PAGE);
-      setFresh(new Set());
-    } catch (e) {
-      if (mine === sequence.current) setError(e);
-    }
-  }, []);
-
-  useEffect(() => {
-    setEvents(null);
-    void loadFirst(minSeverity);
-  }, [minSeverity, loadFirst]);
-
-  const loadOlder = async () => {
-    const oldest = events?.[events.length - 1];
-    if (!oldest) return;
-    const mine = sequence.current;
-    setLoadingOlder(true);
-    try {
-      const query = { before: oldest.id, limit: PAGE, ...(minSeverity === 'info' ? {} : { minSeverity }) };
-      const page = (await api.listSystemEvents(query)).events;
-      if (mine !== sequence.current) return;
-      setEvents((list) => {
-        const known = new Set((list ?? []).map((e) => e.id));
-        return [...(list ?? []), ...page.filter((e) => !known.has(e.id))];
-      });
-      setHasMore(page.length === PAGE);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoadingOlder(false);
-    }
+  const {
+    items: events,
+    setItems: setEvents,
+    error,
+    hasMore,
+    loadingOlder,
+    reload,
+    loadOlder,
+  } = usePagedList<SystemEvent>(
+    async (before) => {
+      const query = { limit: PAGE, ...(before === undefined ? {} : { before }) };
+      return (await api.listSystemEvents(minSeverity === 'info' ? query : { ...query, minSeverity })).events;
+    },
+    PAGE,
+    minSeverity,
+  );
+  const loadFirst = () => {
+    setFresh(new Set());
+    void reload();
   };
 
   useLive('system', (event) => {
@@ -70,7 +44,7 @@ export function EventsPage() {
     });
     setFresh((ids) => new Set(ids).add(event.id));
   });
-  useLive('resync', () => void loadFirst(minSeverity));
+  useLive('resync', loadFirst);
 
   return (
     <>
@@ -93,7 +67,7 @@ export function EventsPage() {
         </label>
       </PageHeader>
       <p class="muted small">{t('events.liveHint')}</p>
-      {error ? <LoadError error={error} onRetry={() => void loadFirst(minSeverity)} /> : null}
+      {error ? <LoadError error={error} onRetry={loadFirst} /> : null}
       {events === null ? (
         error ? null : (
           <Loading />

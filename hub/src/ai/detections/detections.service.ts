@@ -21,6 +21,7 @@ import { createFrameSampler, type FrameSource } from '../frames/sampler.js';
 import { householdLabel } from '../inference/labels.js';
 import type { RgbImage } from '../inference/messages.js';
 import type { InferencePool, InferenceResult } from '../inference/pool.js';
+import type { DetectionSettings, EffectiveDetectionSettings } from './detection-settings.js';
 import { detectionView, snapshotFile } from './detections.repo.js';
 import { type DetectionLabel, detectionEvents } from './detections.schema.js';
 
@@ -43,6 +44,7 @@ interface Track {
 
 interface CameraRuntime {
   camera: CameraRow;
+  settings: EffectiveDetectionSettings;
   stop(): void;
   gate: MotionGate;
   tracks: Map<DetectionLabel, Track>;
@@ -76,6 +78,8 @@ export function createDetectionService(deps: {
   config: DetectionConfig;
   pool: Pick<InferencePool, 'submit'>;
   cameras: { listForRecording(): CameraRow[]; onChange(listener: (id: string) => void): () => void };
+  /** Per camera: on/off, masks, zones, scores; a change applies at once (no restart). */
+  settings: Pick<DetectionSettings, 'effective' | 'onChange'>;
   /** The camera's existing fan-out, or null when it has none to sample. */
   frameSource(camera: CameraRow): FrameSource | null;
   /** Care rules hear of each event as it opens (e.g. "person at the door at night"). */
@@ -83,10 +87,6 @@ export function createDetectionService(deps: {
 }) {
   const { db, config, log } = deps;
   const runtimes = new Map<string, CameraRuntime>();
-
-  const cameraConfig = (cameraId: string) => config.cameras[cameraId];
-  const minScore = (cameraId: string, label: DetectionLabel) =>
-    cameraConfig(cameraId)?.minScore[label] ?? config.minScore[label];
 
   function publish(change: 'opened' | 'updated' | 'closed', id: number) {
     const row = db.select().from(detectionEvents).where(eq(detectionEvents.id, id)).get();
@@ -161,10 +161,9 @@ export function createDetectionService(deps: {
   }
 
   function zoneOf(
-    cameraId: string,
+    zones: EffectiveDetectionSettings['zones'],
     box: { x: number; y: number; w: number; h: number },
   ): string | null | false {
-    const zones = cameraConfig(cameraId)?.zones ?? [];
     if (zones.length === 0) return null;
     const cx = box.x + box.w / 2;
     const cy = box.y + box.h / 2;
@@ -176,11 +175,12 @@ export function createDetectionService(deps: {
     if (!runtime || result.output.model !== 'objects') return;
     runtime.stats.analysed += 1;
     const at = result.job.at;
+    const { minScore, zones } = runtime.settings;
     const best = new Map<DetectionLabel, { score: number; zone: string | null }>();
     for (const object of result.output.objects) {
       const label = householdLabel(object.label);
-      if (!label || object.score < minScore(runtime.camera.id, label)) continue;
-      const zone = zoneOf(runtime.camera.id, object.box);
+      if (!label || object.score < minScore[label]) continue;
+      const zone = zoneOf(zones, object.box);
       if (zone === false) continue;
       if ((best.get(label)?.score ?? 0) < object.score) best.set(label, { score: object.score, zone });
     }
@@ -247,14 +247,16 @@ export function createDetectionService(deps: {
     closeIdle(runtime, at);
   }
 
-  function attach(camera: CameraRow) {
+  const gateFor = (settings: EffectiveDetectionSettings) =>
+    createMotionGate({ ...config.motion, mask: settings.mask });
+
+  function attach(camera: CameraRow, settings: EffectiveDetectionSettings) {
     const source = deps.frameSource(camera);
     if (!source) return;
-    const perCamera = cameraConfig(camera.id);
-    const gate = createMotionGate({ ...config.motion, mask: perCamera?.mask ?? config.motion.mask });
     const runtime: CameraRuntime = {
       camera,
-      gate,
+      settings,
+      gate: gateFor(settings),
       tracks: new Map(),
       stats: { sampled: 0, gated: 0, analysed: 0, lastFrameAt: null },
       stop: () => {},
@@ -267,7 +269,7 @@ export function createDetectionService(deps: {
       onFrame: (frame) => {
         runtime.stats.sampled += 1;
         runtime.stats.lastFrameAt = frame.at;
-        const motion = gate.push(frame.grey, frame.at);
+        const motion = runtime.gate.push(frame.grey, frame.at);
         closeIdle(runtime, frame.at);
         // An open (or confirming) event keeps the detector on: a person standing still is still there.
         if (!motion.motion && runtime.tracks.size === 0) return;
@@ -283,33 +285,46 @@ export function createDetectionService(deps: {
     runtimes.set(camera.id, runtime);
   }
 
+  /** Starts and stops cameras' samplers as cameras and their settings say, and hands running ones new settings. */
   function sync() {
     if (!config.enabled) return;
-    const wanted = new Map(
-      deps.cameras
-        .listForRecording()
-        // A demo camera's moving test pattern would keep the detector busy for nothing: only when asked.
-        .filter((camera) => cameraConfig(camera.id)?.enabled ?? camera.kind !== 'demo')
-        .map((camera) => [camera.id, camera]),
-    );
+    const wanted = new Map<string, { camera: CameraRow; settings: EffectiveDetectionSettings }>();
+    for (const camera of deps.cameras.listForRecording()) {
+      const settings = deps.settings.effective(camera);
+      if (settings.enabled) wanted.set(camera.id, { camera, settings });
+    }
     for (const [id, runtime] of runtimes)
-      if (!wanted.has(id) || wanted.get(id)!.sourceUrl !== runtime.camera.sourceUrl) {
+      if (!wanted.has(id) || wanted.get(id)!.camera.sourceUrl !== runtime.camera.sourceUrl) {
         runtime.stop();
         runtimes.delete(id);
       }
-    for (const [id, camera] of wanted) if (!runtimes.has(id)) attach(camera);
+    for (const [id, { camera, settings }] of wanted) {
+      const runtime = runtimes.get(id);
+      if (!runtime) {
+        attach(camera, settings);
+        continue;
+      }
+      // The mask is rasterised into the gate once per picture size: a new mask needs a new gate, whose first
+      // frame only learns the background.
+      if (JSON.stringify(settings.mask) !== JSON.stringify(runtime.settings.mask))
+        runtime.gate = gateFor(settings);
+      runtime.settings = settings;
+    }
   }
 
-  let unsubscribe: (() => void) | undefined;
+  const unsubscribe: (() => void)[] = [];
 
   return {
     onResult,
     start(): void {
       sync();
-      unsubscribe = deps.cameras.onChange(() => sync());
+      unsubscribe.push(
+        deps.cameras.onChange(() => sync()),
+        deps.settings.onChange(() => sync()),
+      );
     },
     stop(): void {
-      unsubscribe?.();
+      for (const off of unsubscribe.splice(0)) off();
       for (const runtime of runtimes.values()) runtime.stop();
       runtimes.clear();
     },
