@@ -474,7 +474,14 @@ describe('cameras UI', {
 
     await page.goto(`${hub.url}/cameras/${LIVE_CAMERA}/settings`);
     await page.getByText('Only members and the owner can change cameras.').waitFor();
-    assert.equal(await page.locator('form').count(), 0, 'settings: no form');
+    // Only the detection section, read-only: nothing to save or reset.
+    await page.getByText('Only the owner can change detection settings.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0, 'settings: nothing to save');
+    assert.equal(
+      await page.locator('form input:not([disabled]):not([readonly])').count(),
+      0,
+      'settings: no editable field',
+    );
 
     await page.goto(`${hub.url}/cameras/${PLAYBACK_CAMERA}/playback`);
     await page.locator('.player:not(.hidden), .empty, .alert').first().waitFor();

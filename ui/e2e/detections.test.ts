@@ -154,7 +154,7 @@ describe('detections', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIU
     await rows.first().getByText('확신도 87%').waitFor();
   });
 
-  test('the owner drags an ignored area over the camera picture, saves it, and it is there after a reload', async () => {
+  test('the owner drags an ignored area over the camera picture, saves it, finds it after a reload, and resets it', async () => {
     // The test before leaves the owner's account in Korean.
     assert.equal((await api('/api/auth/me', { method: 'PATCH', body: { locale: 'en' } })).status, 200);
     const page = await context.newPage();
@@ -191,6 +191,17 @@ describe('detections', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIU
     await page.reload();
     await shapes.getByText('Ignored area 1').waitFor();
     assert.equal(await canvas.locator('.shape-mask').count(), 1, 'the saved area drawn on the picture');
+
+    // Back to the installer's settings, after a second click: this demo hub's file has no entry, so the defaults.
+    await section.getByRole('button', { name: 'Reset to the installer’s settings' }).click();
+    await section.getByRole('button', { name: 'Forget the settings saved here?' }).click();
+    await section.getByText('Reset. The camera uses the installer’s settings now.').waitFor();
+    await section.getByText('The hub’s defaults.').waitFor();
+    assert.equal(await canvas.locator('.shape-mask').count(), 0, 'the area gone from the picture');
+    assert.equal(await section.getByRole('button', { name: /^Reset/ }).count(), 0, 'nothing saved to reset');
+    const reset = await api(`/api/cameras/${LIVING}/detection`);
+    assert.equal(reset.json.source, 'default');
+    assert.deepEqual(reset.json.settings.mask, []);
     await page.close();
   });
 });

@@ -966,6 +966,9 @@ export const api = {
     json(`/api/cameras/${enc(cameraId)}/detection`),
   saveCameraDetection: (cameraId: string, settings: CameraDetectionSettings): Promise<CameraDetection> =>
     json(`/api/cameras/${enc(cameraId)}/detection`, { method: 'PUT', json: settings }),
+  /** Forgets the settings saved in the app; answers what runs now (the configuration file's or the defaults). */
+  resetCameraDetection: (cameraId: string): Promise<CameraDetection> =>
+    json(`/api/cameras/${enc(cameraId)}/detection`, { method: 'DELETE' }),
 
   dayPhotos: (cameraId: string, day: string): Promise<{ photos: Photo[] }> =>
     json(`/api/cameras/${enc(cameraId)}/photos?day=${day}`),

@@ -4,7 +4,17 @@ import { useIsOwner } from '../cameras';
 import { useFormatTime } from '../hooks';
 import { useT } from '../i18n';
 import { CameraPicture } from './camera';
-import { Alert, CheckboxField, FormError, LoadError, Loading, TextField, useResource, useSubmit } from './ui';
+import {
+  Alert,
+  CheckboxField,
+  ConfirmButton,
+  FormError,
+  LoadError,
+  Loading,
+  TextField,
+  useResource,
+  useSubmit,
+} from './ui';
 
 /** As many as the hub's schema takes (hub/src/ai/ai.config.ts). */
 const MAX = { mask: 32, zone: 16 } as const;
@@ -57,15 +67,23 @@ function Outline({ shape, kind }: { shape: MaskShape; kind: Kind | 'draft' }) {
 export function DetectionSettings({ camera }: { camera: Camera }) {
   const t = useT();
   const detection = useResource(() => api.cameraDetection(camera.id));
+  // A reset starts the form afresh: its checkbox and score fields only take their first values.
+  const [resets, setResets] = useState(0);
   return (
     <section class="card" data-testid="detection-settings">
       <h2>{t('detectionSettings.title')}</h2>
       <p class="muted small">{t('detectionSettings.hint')}</p>
       {detection.data ? (
         <DetectionForm
+          key={resets}
           camera={camera}
           detection={detection.data}
+          justReset={resets > 0}
           onSaved={(next) => detection.update(() => next)}
+          onReset={(next) => {
+            detection.update(() => next);
+            setResets(resets + 1);
+          }}
         />
       ) : detection.error ? (
         <LoadError error={detection.error} onRetry={detection.reload} />
@@ -79,11 +97,15 @@ export function DetectionSettings({ camera }: { camera: Camera }) {
 function DetectionForm({
   camera,
   detection,
+  justReset,
   onSaved,
+  onReset,
 }: {
   camera: Camera;
   detection: CameraDetection;
+  justReset: boolean;
   onSaved: (next: CameraDetection) => void;
+  onReset: (next: CameraDetection) => void;
 }) {
   const t = useT();
   const formatTime = useFormatTime();
@@ -92,12 +114,12 @@ function DetectionForm({
   const [zones, setZones] = useState(detection.settings.zones);
   const [kind, setKind] = useState<Kind>('mask');
   const [drag, setDrag] = useState<{ from: Point; to: Point } | null>(null);
-  const [saved, setSaved] = useState(false);
+  const [done, setDone] = useState<'saved' | 'reset' | null>(justReset ? 'reset' : null);
   const surface = useRef<SVGSVGElement>(null);
   const { busy, errors, setErrors, run } = useSubmit(SCORED);
 
   const full = (kind === 'mask' ? mask.length : zones.length) >= MAX[kind];
-  const changed = () => setSaved(false);
+  const changed = () => setDone(null);
   const pointOf = (event: PointerEvent): Point => {
     const box = surface.current!.getBoundingClientRect();
     return [clamp((event.clientX - box.left) / box.width), clamp((event.clientY - box.top) / box.height)];
@@ -159,7 +181,7 @@ function DetectionForm({
           setZones(next.settings.zones);
           onSaved(next);
         });
-        setSaved(ok);
+        setDone(ok ? 'saved' : null);
       }}
     >
       <p class="hint" data-testid="detection-source">
@@ -333,9 +355,9 @@ function DetectionForm({
       )}
 
       <FormError message={errors.form} />
-      {saved ? (
+      {done ? (
         <p class="hint" role="status">
-          {t('detectionSettings.saved')}
+          {t(done === 'saved' ? 'detectionSettings.saved' : 'detectionSettings.resetDone')}
         </p>
       ) : null}
       {editable ? (
@@ -343,6 +365,17 @@ function DetectionForm({
           <button type="submit" class="btn btn-primary" disabled={busy}>
             {busy ? t('common.working') : t('common.save')}
           </button>
+          {/* Only saved settings can be forgotten; the file's entry and the defaults are already the baseline. */}
+          {detection.source === 'stored' ? (
+            <ConfirmButton
+              label={t('detectionSettings.reset')}
+              confirmLabel={t('detectionSettings.confirmReset')}
+              disabled={busy}
+              onConfirm={async () => {
+                await run(async () => onReset(await api.resetCameraDetection(camera.id)));
+              }}
+            />
+          ) : null}
         </div>
       ) : null}
     </form>

@@ -377,6 +377,9 @@ export const en = {
   'detectionSettings.none': 'No areas drawn: the whole picture counts.',
   'detectionSettings.readOnly': 'Only the owner can change detection settings.',
   'detectionSettings.saved': 'Saved. The camera uses these settings now.',
+  'detectionSettings.reset': 'Reset to the installer’s settings',
+  'detectionSettings.confirmReset': 'Forget the settings saved here?',
+  'detectionSettings.resetDone': 'Reset. The camera uses the installer’s settings now.',
   'ai.title': 'On-device AI',
   'ai.settingsHint':
     'Which inference backend runs, how fast each model answers, and how many frames each camera sampled, skipped and dropped.',

@@ -378,6 +378,9 @@ export const ko: Record<keyof typeof en, string> = {
   'detectionSettings.none': '그려진 영역이 없습니다. 화면 전체가 대상입니다.',
   'detectionSettings.readOnly': '감지 설정은 소유자만 바꿀 수 있습니다.',
   'detectionSettings.saved': '저장했습니다. 카메라가 지금부터 이 설정을 사용합니다.',
+  'detectionSettings.reset': '설치 때 설정으로 되돌리기',
+  'detectionSettings.confirmReset': '여기서 저장한 설정을 지울까요?',
+  'detectionSettings.resetDone': '되돌렸습니다. 카메라가 지금부터 설치 때 설정을 사용합니다.',
   'ai.title': '기기 내 AI',
   'ai.settingsHint':
     '어떤 추론 백엔드가 돌고, 모델마다 얼마나 빨리 답하며, 카메라마다 프레임을 몇 장 받고 건너뛰고 버렸는지 보여 줍니다.',

@@ -145,7 +145,13 @@ function CameraView({ id }: { id: string }) {
             <EnableToggle camera={c} onChanged={set} />
             <CameraRemoval camera={c} onChanged={set} onRemoved={() => route('/cameras', true)} />
           </>
-        ) : null}
+        ) : c.powerProfile === 'battery' ? null : (
+          // A viewer reads the camera's detection settings there; a battery camera has none to show.
+          <a class="btn btn-small" href={cameraPath(c.id, '/settings')}>
+            <Icon name="settings" />
+            {t('cameraForm.settingsTitle')}
+          </a>
+        )}
       </div>
       <section class="card">
         <CameraDetails camera={c} />

@@ -18,7 +18,7 @@ const cameraParam = z.object({ id: cameraIdSchema });
 /** `/api/cameras/:id/detection`: a camera's person/pet detection settings, as the household draws them. */
 export function detectionSettingsRoutes(deps: {
   allow: AllowFn;
-  settings: Pick<DetectionSettings, 'read' | 'save'>;
+  settings: Pick<DetectionSettings, 'read' | 'save' | 'reset'>;
   /** Throws 404 for an unknown camera. */
   camera: (id: string) => CameraRow;
 }) {
@@ -55,6 +55,20 @@ export function detectionSettingsRoutes(deps: {
       (c) => {
         const camera = deps.camera(c.req.valid('param').id);
         settings.save(camera.id, c.req.valid('json'));
+        return c.json(settings.read(camera));
+      },
+    )
+    .delete(
+      '/cameras/:id/detection',
+      allow(
+        'owner',
+        "Removes a camera's saved detection settings: its configuration-file entry (or the defaults) applies at once",
+      ),
+      validate('param', cameraParam),
+      // 200 with the settings now in effect, also when nothing was saved: resetting twice is not an error.
+      (c) => {
+        const camera = deps.camera(c.req.valid('param').id);
+        settings.reset(camera.id);
         return c.json(settings.read(camera));
       },
     );

@@ -1,8 +1,8 @@
 /**
  * `/api/cameras/:id/detection` against a real test hub with camera events on: the configuration file's entry as
  * the baseline, saved settings winning over it, a change reaching the running detector at once (frames from a
- * real MJPEG camera through the hub's fan-out), refused input leaving nothing written, and the settings going
- * with their camera. The inference service stays off: the motion gate's verdict is what is observed.
+ * real MJPEG camera through the hub's fan-out), a reset going back to the file's entry just as live, refused
+ * input leaving nothing written, and the settings going with their camera. The inference service stays off: the motion gate's verdict is what is observed.
  *
  *   node --import tsx --conditions=development --test hub/src/ai/detections/detection-settings.test.ts
  */
@@ -88,21 +88,24 @@ function putOnItsOwn(path: string, json: unknown) {
 const storedRow = (id: string) =>
   t.hub.db.select().from(cameraDetectionSettings).where(eq(cameraDetectionSettings.cameraId, id)).get();
 
+/** What porch runs with from the configuration file alone. */
+const PORCH_FROM_FILE = {
+  cameraId: 'porch',
+  source: 'config',
+  updatedAt: null,
+  settings: {
+    enabled: true,
+    mask: [],
+    zones: [PATH_ZONE],
+    minScore: { person: 0.7, pet: 0.4, vehicle: 0.5 },
+  },
+  hubEnabled: true,
+};
+
 test('the configuration file is the baseline; saved settings replace its entry as a whole', async () => {
   const porch = await viewer.get('/api/cameras/porch/detection');
   assert.equal(porch.status, 200);
-  assert.deepEqual(porch.body, {
-    cameraId: 'porch',
-    source: 'config',
-    updatedAt: null,
-    settings: {
-      enabled: true,
-      mask: [],
-      zones: [PATH_ZONE],
-      minScore: { person: 0.7, pet: 0.4, vehicle: 0.5 },
-    },
-    hubEnabled: true,
-  });
+  assert.deepEqual(porch.body, PORCH_FROM_FILE);
   const hall = await viewer.get('/api/cameras/hall/detection');
   assert.equal(hall.body.source, 'default');
   assert.equal(hall.body.settings.enabled, false, 'demo cameras are off unless asked');
@@ -163,6 +166,36 @@ test('a change reaches the running detector at once: a mask, off, on again', asy
     const s = await stats('porch');
     return s && s.gated >= 2 ? true : undefined;
   });
+});
+
+test("a reset brings back the configuration file's entry, and the running detector follows", async () => {
+  // Saved off: porch's sampler stops.
+  assert.equal((await owner.put('/api/cameras/porch/detection', { enabled: false })).status, 200);
+  assert.equal(await stats('porch'), undefined);
+  const saved = storedRow('porch');
+  assert.ok(saved);
+
+  // Members too (the route table checks every role below the owner).
+  assert.equal((await viewer.delete('/api/cameras/porch/detection')).status, 403);
+  assert.deepEqual(storedRow('porch'), saved);
+  assert.equal((await owner.delete('/api/cameras/nowhere/detection')).status, 404);
+  assert.equal((await owner.delete('/api/cameras/Not_An_Id!/detection')).status, 400);
+
+  const reset = await owner.delete('/api/cameras/porch/detection');
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+  assert.deepEqual(reset.body, PORCH_FROM_FILE);
+  assert.equal(storedRow('porch'), undefined);
+  assert.deepEqual((await viewer.get('/api/cameras/porch/detection')).body, PORCH_FROM_FILE);
+  // The file's entry is on and masks nothing: porch is watched again and its motion passes the gate.
+  await waitFor('porch watched again after the reset, frames passing the gate', async () => {
+    const s = await stats('porch');
+    return s && s.gated >= 2 ? true : undefined;
+  });
+
+  // Nothing saved any more: a second reset answers the same.
+  const again = await owner.delete('/api/cameras/porch/detection');
+  assert.equal(again.status, 200);
+  assert.deepEqual(again.body, PORCH_FROM_FILE);
 });
 
 test('bad settings are refused with 4xx and nothing is written', async () => {

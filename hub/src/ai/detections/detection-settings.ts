@@ -4,9 +4,10 @@
  *
  * Which wins: settings saved in the app (table `camera_detection_settings`) replace the camera's entry in
  * the configuration file (`ai.detections.cameras.<id>`) as a whole, not field by field, so what the
- * household drew is exactly what runs. The file's entry is the installer's baseline until then. Fields
- * left out of either fall back to the hub-wide `minScore` and `motion.mask`; a camera with neither is
- * watched unless it is a demo camera (its moving test pattern would keep the detector busy for nothing).
+ * household drew is exactly what runs. The file's entry is the installer's baseline until then, and again
+ * once the saved settings are reset (removed). Fields left out of either fall back to the hub-wide `minScore`
+ * and `motion.mask`; a camera with neither is watched unless it is a demo camera (its moving test pattern
+ * would keep the detector busy for nothing).
  */
 import { eq } from 'drizzle-orm';
 import type { CameraRow } from '../../cameras/cameras.service.js';
@@ -79,6 +80,16 @@ export function createDetectionSettings(deps: { db: Db; clock: Clock; config: Ai
         .values({ cameraId, settings, updatedAt })
         .onConflictDoUpdate({ target: cameraDetectionSettings.cameraId, set: { settings, updatedAt } })
         .run();
+      for (const listener of listeners) listener(cameraId);
+    },
+    /** Drops a camera's saved settings: its configuration-file entry (or the defaults) runs again at once. */
+    reset(cameraId: string): void {
+      const { changes } = db
+        .delete(cameraDetectionSettings)
+        .where(eq(cameraDetectionSettings.cameraId, cameraId))
+        .run();
+      // Nothing was saved: nothing changed, so the running detector is left alone.
+      if (changes === 0) return;
       for (const listener of listeners) listener(cameraId);
     },
     onChange(listener: (cameraId: string) => void): () => void {
