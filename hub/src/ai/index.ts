@@ -2,8 +2,9 @@
 // and its face direction, the frame sampler and motion gate, and the cry pipeline.
 export * from './audio/cry-detector.js';
 export * from './audio/features.js';
-export { clipProbability, windowFeatures } from './cry/classifier.js';
+export { clipProbability, hopProbabilities, windowFeatures } from './cry/classifier.js';
 export { classifierOf, parseModelFile } from './cry/model-file.js';
+export { CRY_STREAM, createCrySwitch, episodes } from './cry/stream.js';
 export { encodeWav } from './cry/wav.js';
 export * from './frames/motion.js';
 export * from './frames/queue.js';

@@ -1,3 +1,4 @@
+import { CRY_STREAM } from '@hearth/hub/ai';
 import { z } from 'zod';
 
 /**
@@ -15,14 +16,18 @@ export const audioSensorSchema = z
     /** ffmpeg input arguments instead of `-f alsa -i <device>` (PulseAudio, a file, a lavfi source in tests). */
     input: z.array(z.string().min(1)).min(1).optional(),
     ffmpeg: z.string().min(1).default('ffmpeg'),
-    hopMs: z.number().int().min(250).max(5_000).default(1_000),
+    /**
+     * The defaults are the hub's (CRY_STREAM): a household model's threshold is chosen for them, so other
+     * values trade its false-alarm budget for something else.
+     */
+    hopMs: z.number().int().min(250).max(5_000).default(CRY_STREAM.hopMs),
     /** Audio scored at each hop (the default detector needs ~3 s to see a cry's rhythm of bursts). */
-    contextMs: z.number().int().min(1_000).max(10_000).default(3_000),
+    contextMs: z.number().int().min(1_000).max(10_000).default(CRY_STREAM.contextMs),
     /** Overrides the scorer's own switch-on level (the model's threshold; 0.6 for the default detector). */
     threshold: z.number().min(0).max(1).nullable().default(null),
     /** Hops in a row above the level before `crying`, below it before `quiet`: one loud second is not a cry. */
-    onHops: z.number().int().min(1).max(10).default(2),
-    offHops: z.number().int().min(1).max(30).default(3),
+    onHops: z.number().int().min(1).max(10).default(CRY_STREAM.onHops),
+    offHops: z.number().int().min(1).max(30).default(CRY_STREAM.offHops),
     /** A reading with the current state at least this often, changed or not. */
     reportSeconds: z.number().int().min(1).max(3_600).default(60),
     /** How often the hub is asked whether the subject's active model changed. */

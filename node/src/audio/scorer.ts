@@ -2,6 +2,7 @@ import {
   analyseCry,
   type classifierOf,
   clipProbability,
+  createCrySwitch,
   cryDetectorOptionsSchema,
   windowFeatures,
 } from '@hearth/hub/ai';
@@ -28,20 +29,20 @@ const DEFAULTS = cryDetectorOptionsSchema.parse({});
 
 /**
  * Scores each hop's audio with the household model when there is one, else the default detector, and turns
- * the probabilities into a state with a hysteresis of hops, so a single loud second neither starts nor ends
- * crying. The default detector keeps its own two levels (on above 0.6, off below 0.3); a model has one cut,
- * its trained threshold. The state survives a change of model: a new version does not end a cry.
+ * the probabilities into a state with the hub's switch of hops (stream.ts: the one a model's threshold was
+ * chosen and evaluated with), so a single loud second neither starts nor ends crying. The default detector
+ * keeps its own two levels (on above 0.6, off below 0.3); a model has one cut, its trained threshold. The
+ * state survives a change of model: a new version does not end a cry.
  */
 export function createScorer(options: { threshold: number | null; onHops: number; offHops: number }) {
   let model: ActiveModel | null = null;
-  let crying = false;
+  const state = createCrySwitch(options);
   let decided = false;
-  let streak = 0;
   return {
     model: () => model,
     setModel(next: ActiveModel | null) {
       model = next;
-      streak = 0;
+      state.restart();
     },
     score(samples: Float32Array): Decision {
       const started = performance.now();
@@ -51,18 +52,11 @@ export function createScorer(options: { threshold: number | null; onHops: number
         : (analyseCry(samples).windows.at(-1)?.probability ?? 0);
       const on = options.threshold ?? current?.classifier.threshold ?? DEFAULTS.onAbove;
       const off = options.threshold ?? current?.classifier.threshold ?? DEFAULTS.offBelow;
-      const towards = crying ? probability < off : probability >= on;
-      streak = towards ? streak + 1 : 0;
-      let changed = !decided;
-      if (streak >= (crying ? options.offHops : options.onHops)) {
-        crying = !crying;
-        streak = 0;
-        changed = true;
-      }
+      const changed = state.step(probability, on, off) || !decided;
       decided = true;
       return {
         probability: Number(probability.toFixed(4)),
-        crying,
+        crying: state.crying(),
         changed,
         heard: probability >= off,
         source: current ? 'model' : 'default',

@@ -14,6 +14,7 @@ import { useCameras, useCanManage } from '../cameras';
 import { CameraPicture } from '../components/camera';
 import { HistoryChart } from '../components/history-chart';
 import { Icon } from '../components/icons';
+import { SubjectModels } from '../components/subject-models';
 import {
   Alert,
   CheckboxField,
@@ -585,6 +586,7 @@ export function SubjectPage({ id }: { id: string }) {
           ))}
         </ul>
       </section>
+      <SubjectModels subject={subject} />
       <section>
         <h2 class="section-title">{t('care.incidents')}</h2>
         {incidents.data && incidents.data.length > 0 ? (

@@ -97,7 +97,7 @@ interface Burst {
 }
 
 /** Energy around each harmonic k·f0 (±1 bin) against the 100–5000 Hz band. */
-function harmonicity(spectrum: Float32Array, f0: number): { share: number; count: number } {
+export function harmonicity(spectrum: Float32Array, f0: number): { share: number; count: number } {
   const lo = Math.round(100 / BIN_HZ);
   const hi = Math.min(SPECTRUM_BINS - 1, Math.round(5_000 / BIN_HZ));
   let total = 0;
@@ -172,8 +172,8 @@ function cryVoiced(frames: CryFrame[], options: CryDetectorOptions): boolean[] {
   );
 }
 
-/** Runs of cry-voiced frames (short cracks bridged), in frame indices, end exclusive. */
-function bursts(voiced: boolean[], options: CryDetectorOptions): Burst[] {
+/** Runs of voiced frames (short cracks bridged), in frame indices, end exclusive. */
+export function bursts(voiced: boolean[], options: Pick<CryDetectorOptions, 'bridgeMs'>): Burst[] {
   const bridge = Math.round(options.bridgeMs / FRAME_MS);
   const out: Burst[] = [];
   let start = -1;

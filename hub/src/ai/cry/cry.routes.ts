@@ -104,7 +104,7 @@ export function cryRoutes(deps: { allow: AllowFn; cry: CryService }) {
       '/:id/cry/models',
       allow(
         'viewer',
-        "A subject's cry model versions, newest first, with held-out figures and which is active",
+        "A subject's cry model versions, newest first, with held-out figures, which is active, and the labelled clips a training would use",
       ),
       validate('param', subjectParam),
       (c) => c.json(cry.versions(c.req.valid('param').id)),

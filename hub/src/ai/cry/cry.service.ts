@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, max, notInArray } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, isNull, lt, max, notInArray } from 'drizzle-orm';
 import { subjectDevices, subjects } from '../../care/care.schema.js';
 import type { CareService } from '../../care/care.service.js';
 import type { Clock } from '../../clock.js';
@@ -21,9 +21,9 @@ import { AppError, notFound } from '../../http/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { analyseCry, cryDetectorOptionsSchema } from '../audio/cry-detector.js';
 import {
-  clipProbability,
   FEATURE_SPEC,
   figures,
+  streamProbability,
   type TrainedClassifier,
   type TrainOptions,
   trainClassifier,
@@ -185,7 +185,8 @@ export function createCryService(deps: {
   async function store(
     subjectId: number,
     bytes: Buffer,
-    model: ModelBody,
+    /** Either format: an import may be a file of the first. */
+    model: Omit<ModelBody, 'format' | 'normalisation'>,
     extra: { trainedBy?: number | undefined; note?: string | undefined },
   ): Promise<CryVersion> {
     const latest =
@@ -355,7 +356,12 @@ export function createCryService(deps: {
 
     // ------------------------------------------------------------------ models
 
-    versions(subjectId: number): { active: number | null; versions: CryVersion[] } {
+    /** The versions, and how many labelled clips a training would have against how many it needs of each. */
+    versions(subjectId: number): {
+      active: number | null;
+      versions: CryVersion[];
+      labelled: { crying: number; notCrying: number; needed: number };
+    } {
       deps.care.subject(subjectId);
       const rows = db
         .select()
@@ -364,7 +370,18 @@ export function createCryService(deps: {
         .orderBy(desc(cryModels.version))
         .all()
         .map(asVersion);
-      return { active: rows.find((row) => row.active)?.version ?? null, versions: rows };
+      const labelled = db
+        .select({ label: cryClips.label, clips: count() })
+        .from(cryClips)
+        .where(and(eq(cryClips.subjectId, subjectId), isNotNull(cryClips.label)))
+        .groupBy(cryClips.label)
+        .all();
+      const of = (label: CryLabel) => labelled.find((row) => row.label === label)?.clips ?? 0;
+      return {
+        active: rows.find((row) => row.active)?.version ?? null,
+        versions: rows,
+        labelled: { crying: of('crying'), notCrying: of('not_crying'), needed: minPerLabel },
+      };
     },
 
     version: (subjectId: number, version: number): CryVersion => asVersion(versionRow(subjectId, version)),
@@ -409,7 +426,7 @@ export function createCryService(deps: {
         const trained = await trainClassifier(training, deps.train);
         const score = (clips: typeof prepared) =>
           clips.map((clip) => ({
-            probability: clipProbability(trained, clip.features),
+            probability: streamProbability(trained, clip.features),
             crying: clip.crying,
           }));
         const trainMs = Math.round(performance.now() - started);
@@ -582,7 +599,7 @@ export function createCryService(deps: {
       if (active) {
         try {
           const model = await loadVersion(active);
-          const probability = clipProbability(model, windowFeatures(samples));
+          const probability = streamProbability(model, windowFeatures(samples));
           return {
             probability,
             threshold: model.threshold,

@@ -4,6 +4,9 @@
  * content so a file edited by hand or damaged in transit is refused even where no database row vouches
  * for it (an import). The database row adds the sha256 of the whole file as written.
  *
+ * Format 2 adds the range of each feature over the training windows (scores clamp to it) and the second
+ * feature spec; files of format 1 are still read and score as they always did.
+ *
  * Nothing here holds secrets: the checksum catches damage and careless edits, not a forger who recomputes it.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,9 +14,21 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../../http/errors.js';
-import { FEATURE_SPEC, type Figures, type TrainedClassifier } from './classifier.js';
+import {
+  FEATURE_SPEC,
+  FEATURE_SPEC_V1,
+  type FeatureSpec,
+  type Figures,
+  type TrainedClassifier,
+} from './classifier.js';
 
-export const MODEL_FORMAT = 'hearth-cry-model/1';
+export const MODEL_FORMAT = 'hearth-cry-model/2';
+const MODEL_FORMAT_V1 = 'hearth-cry-model/1';
+/** The features each format's models were trained on. */
+const SPEC_OF = new Map<unknown, FeatureSpec>([
+  [MODEL_FORMAT, FEATURE_SPEC],
+  [MODEL_FORMAT_V1, FEATURE_SPEC_V1],
+]);
 /** Far above any model this hub trains (~10 kB logistic, ~40 kB with a hidden layer). */
 export const MAX_MODEL_BYTES = 512 * 1024;
 
@@ -43,14 +58,16 @@ const layerSchema = z
   })
   .strict();
 
+const normalisationV1 = z
+  .object({ mean: z.array(finite), std: z.array(finite.refine((v) => v > 0, 'not positive')) })
+  .strict();
+
 const bodySchema = z
   .object({
     format: z.literal(MODEL_FORMAT),
     kind: z.string().min(1).max(64),
     features: z.record(z.string(), z.union([z.string(), z.number()])),
-    normalisation: z
-      .object({ mean: z.array(finite), std: z.array(finite.refine((v) => v > 0, 'not positive')) })
-      .strict(),
+    normalisation: normalisationV1.extend({ min: z.array(finite), max: z.array(finite) }).strict(),
     layers: z.array(layerSchema).min(1).max(4),
     threshold: z.number().min(0).max(1),
     trainedAt: z.number().int().nonnegative(),
@@ -70,7 +87,13 @@ const bodySchema = z
   })
   .strict();
 
-const fileSchema = bodySchema.extend({ contentSha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
+const checksum = { contentSha256: z.string().regex(/^[0-9a-f]{64}$/) };
+const fileSchema = z.discriminatedUnion('format', [
+  bodySchema.extend(checksum).strict(),
+  bodySchema
+    .extend({ format: z.literal(MODEL_FORMAT_V1), normalisation: normalisationV1, ...checksum })
+    .strict(),
+]);
 
 export type ModelBody = z.infer<typeof bodySchema>;
 export type ModelFile = z.infer<typeof fileSchema>;
@@ -115,8 +138,11 @@ export function parseModelFile(bytes: Uint8Array, expectedSha256?: string): Mode
     throw invalid(`not JSON (truncated?): ${(error as Error).message}`);
   }
   const format = (json as { format?: unknown } | null)?.format;
-  if (format !== MODEL_FORMAT)
-    throw invalid(`format is ${JSON.stringify(format)}, expected "${MODEL_FORMAT}"`);
+  const spec = SPEC_OF.get(format);
+  if (!spec)
+    throw invalid(
+      `format is ${JSON.stringify(format)}, expected "${MODEL_FORMAT}" (or "${MODEL_FORMAT_V1}")`,
+    );
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -126,13 +152,16 @@ export function parseModelFile(bytes: Uint8Array, expectedSha256?: string): Mode
   const { contentSha256, ...body } = model;
   if (sha256(canonical(body)) !== contentSha256)
     throw invalid('its content does not match its checksum (edited or damaged)');
-  if (canonical(model.features) !== canonical(FEATURE_SPEC))
+  if (canonical(model.features) !== canonical(spec))
     throw invalid(
-      `it expects features ${canonical(model.features)}, this hub computes ${canonical(FEATURE_SPEC)}`,
+      `it expects features ${canonical(model.features)}, this hub computes ${canonical(spec)} for ${model.format}`,
     );
-  let width: number = FEATURE_SPEC.dims;
-  if (model.normalisation.mean.length !== width || model.normalisation.std.length !== width)
-    throw invalid(`the normalisation has ${model.normalisation.mean.length} values, the features ${width}`);
+  let width: number = spec.dims;
+  const { mean, std } = model.normalisation;
+  const range = 'min' in model.normalisation ? model.normalisation : null;
+  if ([mean, std, range?.min ?? mean, range?.max ?? mean].some((values) => values.length !== width))
+    throw invalid(`the normalisation does not have ${width} values of each kind, one per feature`);
+  if (range?.min.some((low, i) => low > range.max[i]!)) throw invalid('a feature range ends below its start');
   for (const [index, layer] of model.layers.entries()) {
     const outputs = layer.bias.length;
     if (layer.weights.length !== width || layer.weights.some((row) => row.length !== outputs))
