@@ -129,7 +129,13 @@ export function createHub(options: { config: Config; log: Logger; clock?: Clock 
 
   // The laptop demo's NAS is a plain folder; an appliance's mount point is never created by the hub.
   if (config.demo) mkdirSync(config.nasDir, { recursive: true });
-  const cameras = createCameraService({ db, clock, bus, systemEvents });
+  const cameras = createCameraService({
+    db,
+    clock,
+    bus,
+    systemEvents,
+    demoSegmentSeconds: config.recording.demoSegmentSeconds,
+  });
   const mjpeg = createMjpegSources(log.child({ part: 'mjpeg' }));
   const viewers = createViewerRegistry();
   // One ffmpeg per watched H.264 camera; an edited camera's stream ends so its viewers reconnect to the new one.

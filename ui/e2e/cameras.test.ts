@@ -10,7 +10,7 @@
  * Screenshots go to $HEARTH_E2E_SHOTS or a fresh temp folder (printed as a diagnostic).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -22,6 +22,8 @@ const LIVE_CAMERA = 'demo-living-room';
 const PLAYBACK_CAMERA = 'demo-front-door';
 /** The demo recorder puts a keyframe every second. */
 const KEYFRAME_MS = 1000;
+/** The demo cameras' segments here (10 s in the product): room to seek inside one, less to wait for. */
+const SEGMENT_MS = 6000;
 
 interface TimelineSegment {
   id: number;
@@ -147,7 +149,10 @@ describe('cameras UI', {
       existsSync(path.join(REPO_ROOT, 'ui', 'dist', 'index.html')),
       'ui/dist is not built: npm run build',
     );
-    hub = await spawnHub({ env: { HEARTH_DEMO: '1' } });
+    const dataDir = tempDir();
+    const config = path.join(dataDir, 'hearth.json');
+    writeFileSync(config, JSON.stringify({ recording: { demoSegmentSeconds: SEGMENT_MS / 1000 } }));
+    hub = await spawnHub({ dataDir, env: { HEARTH_DEMO: '1', HEARTH_CONFIG: config } });
     cleanup.push(async () => {
       await hub.stop();
       rmSync(hub.dataDir, { recursive: true, force: true });
@@ -294,7 +299,9 @@ describe('cameras UI', {
       async () => {
         const list = await timeline(PLAYBACK_CAMERA);
         const gapAt = list.findIndex((s, i) => i > 0 && s.startAt - list[i - 1]!.endAt > 3000);
-        return gapAt > 0 && list.length - gapAt >= 1 && list[list.length - 1]!.durationMs >= 8000
+        return gapAt > 0 &&
+          list.length - gapAt >= 1 &&
+          list[list.length - 1]!.durationMs >= SEGMENT_MS - KEYFRAME_MS
           ? list
           : undefined;
       },
@@ -379,7 +386,7 @@ describe('cameras UI', {
     await shot(page, shots, 'phone-playback-gap');
 
     // Seek to a chosen wall time: the clock matches the map within one keyframe interval.
-    const target = Math.ceil((segments[gap]!.startAt + 4200) / 1000) * 1000;
+    const target = Math.ceil((segments[gap]!.startAt + SEGMENT_MS / 2 - 800) / 1000) * 1000;
     assert.ok(target < segments[gap]!.endAt, 'the target lies inside the segment after the gap');
     await goTo(target);
     const landed = await waitFor(

@@ -73,6 +73,7 @@ export function createCameraService(deps: {
   clock: Clock;
   bus?: EventBus | undefined;
   systemEvents?: SystemEventService | undefined;
+  demoSegmentSeconds?: number;
 }) {
   const { db, clock } = deps;
   const listeners = new Set<(id: string) => void>();
@@ -147,7 +148,8 @@ export function createCameraService(deps: {
         deviceId: parsed.deviceId ?? null,
         powerProfile: parsed.powerProfile ?? (parsed.kind === 'esp32' ? 'battery' : 'mains'),
         record: parsed.record ?? parsed.powerProfile !== 'battery',
-        segmentSeconds: parsed.segmentSeconds ?? (parsed.kind === 'demo' ? 10 : 60),
+        segmentSeconds:
+          parsed.segmentSeconds ?? (parsed.kind === 'demo' ? (deps.demoSegmentSeconds ?? 10) : 60),
         enabled: parsed.enabled ?? true,
         priority: parsed.priority ?? 'normal',
         createdAt: now,

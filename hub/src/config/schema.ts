@@ -185,6 +185,8 @@ export const configSchema = z
         stallSeconds: z.number().int().min(2).default(20),
         restartBackoffBaseMs: z.number().int().positive().default(1000),
         restartBackoffMaxMs: z.number().int().positive().default(60_000),
+        /** Segment length of a demo camera created without one; tests go below the 10 s cameras are allowed. */
+        demoSegmentSeconds: z.number().int().min(2).max(300).default(10),
       })
       .strict()
       .prefault({}),

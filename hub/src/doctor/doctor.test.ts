@@ -170,8 +170,12 @@ describe('hearth doctor, status and logs', { concurrency: true }, () => {
     const bus = await startPrivateBus();
     const bluez = await startFakeBluez(bus.address);
     const port = await freePort();
+    // Short demo segments: every camera has one sooner.
+    const config = path.join(tempDir('hearth-config-'), 'hearth.json');
+    writeFileSync(config, JSON.stringify({ recording: { demoSegmentSeconds: 4 } }));
     const env = {
       DBUS_SYSTEM_BUS_ADDRESS: bus.address,
+      HEARTH_CONFIG: config,
       HEARTH_DEMO: '1',
       HEARTH_DEMO_PHOTOS: '0',
       HEARTH_PORT: String(port),

@@ -11,9 +11,9 @@ import { tempDir } from '../testing/spawn-hub.js';
 import { startTestHub, type TestClient, type TestHub } from '../testing/test-hub.js';
 import { waitFor } from '../testing/wait.js';
 
-// The playlist against real recorded files: the demo cameras record 10 s fragmented-MP4 segments in real
-// time, so this waits ~25 s for two of them. Then every byte range is fetched the way a player fetches it
-// and decoded by ffprobe, and ffmpeg itself plays the playlist as an HLS client.
+// The playlist against real recorded files: the demo cameras record fragmented-MP4 segments in real time,
+// here 4 s long, so this waits ~10 s for two of them. Then every byte range is fetched the way a player
+// fetches it and decoded by ffprobe, and ffmpeg itself plays the playlist as an HLS client.
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
@@ -24,7 +24,7 @@ let viewer: TestClient;
 let startedAt: number;
 before(async () => {
   startedAt = Date.now();
-  t = await startTestHub({ demo: true });
+  t = await startTestHub({ demo: true, recording: { demoSegmentSeconds: 4 } });
   viewer = await t.userWithRole('viewer');
 });
 after(() => t.stop());

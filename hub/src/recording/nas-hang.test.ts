@@ -31,7 +31,11 @@ test('a NAS that hangs (FUSE blocking every request) stalls neither HTTP nor rec
   const config = path.join(dataDir, 'hearth.json');
   writeFileSync(
     config,
-    JSON.stringify({ storage: { requireNasMount: true, nasCheckSeconds: 1, nasTimeoutMs: 1500 } }),
+    JSON.stringify({
+      storage: { requireNasMount: true, nasCheckSeconds: 1, nasTimeoutMs: 1500 },
+      // Short segments: the first on the NAS sooner, and more of them meet the hung NAS in the window below.
+      recording: { demoSegmentSeconds: 4 },
+    }),
   );
   const hub = await spawnHub({
     dataDir,

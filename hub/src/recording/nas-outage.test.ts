@@ -7,6 +7,8 @@ import { mountTmpfs, unmount } from '../storage/fixtures/mounts.js';
 import { spawnHub, tempDir } from '../testing/spawn-hub.js';
 import { waitFor } from '../testing/wait.js';
 
+const SPOOL_QUOTA = 2_500_000;
+
 interface Row {
   id: number;
   camera_id: string;
@@ -30,10 +32,14 @@ test('NAS unmounted mid-recording: nothing is written under the NAS path, segmen
   await mountTmpfs(nas, '64m');
   writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
   const config = path.join(dataDir, 'hearth.json');
-  // A strict NAS (a mount point with its marker) and a spool of about two segments per camera.
+  // A strict NAS (a mount point with its marker) and a spool of about two segments per camera; short
+  // segments, so that the spool fills and recording goes on after a drop within seconds.
   writeFileSync(
     config,
-    JSON.stringify({ storage: { requireNasMount: true, nasCheckSeconds: 1, spoolQuotaBytes: 6_000_000 } }),
+    JSON.stringify({
+      storage: { requireNasMount: true, nasCheckSeconds: 1, spoolQuotaBytes: SPOOL_QUOTA },
+      recording: { demoSegmentSeconds: 4 },
+    }),
   );
   const hub = await spawnHub({
     dataDir,
@@ -85,7 +91,7 @@ test('NAS unmounted mid-recording: nothing is written under the NAS path, segmen
     const down = await storage();
     assert.equal(down.nas.healthy, false);
     assert.ok(down.nas.reason);
-    assert.equal(down.spool.quotaBytes, 6_000_000);
+    assert.equal(down.spool.quotaBytes, SPOOL_QUOTA);
     assert.ok(down.spool.segments >= 1 && down.spool.usedBytes > 0, JSON.stringify(down.spool));
     for (const file of droppedFiles) {
       assert.equal(

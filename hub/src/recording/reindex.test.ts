@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { runCli, spawnHub } from '../testing/spawn-hub.js';
+import { runCli, spawnHub, tempDir } from '../testing/spawn-hub.js';
 
 const COLUMNS =
   'camera_id, start_at, end_at, duration_ms, bytes, codec, width, height, init_bytes, location, rel_path, clock_suspect';
@@ -18,7 +18,11 @@ function rows(dataDir: string) {
 }
 
 test('hearth reindex rebuilds the same segment rows from the files alone after the database is deleted', async () => {
-  const hub = await spawnHub({ env: { HEARTH_DEMO: '1' } });
+  const dataDir = tempDir();
+  const config = path.join(dataDir, 'hearth.json');
+  // Short demo segments: the four to rebuild are there in seconds.
+  writeFileSync(config, JSON.stringify({ recording: { demoSegmentSeconds: 3 } }));
+  const hub = await spawnHub({ dataDir, env: { HEARTH_DEMO: '1', HEARTH_CONFIG: config } });
   try {
     const deadline = Date.now() + 45_000;
     while (rows(hub.dataDir).length < 4 && Date.now() < deadline)

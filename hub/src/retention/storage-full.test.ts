@@ -39,14 +39,17 @@ test('a small NAS filled by demo recording: the oldest unprotected footage goes 
   mkdirSync(nas);
   await mountTmpfs(nas, '24m');
   writeFileSync(path.join(nas, '.hearth-nas'), 'hearth\n');
-  // Someone else's 6 MiB: not the hub's to delete. That leaves about 6 MiB above the floor.
+  // Someone else's 9 MiB: not the hub's to delete. That leaves about 3 MiB above the floor, some 10 s of
+  // demo recording.
   const otherFile = path.join(nas, 'someone-elses.bin');
-  writeFileSync(otherFile, Buffer.alloc(6 * MiB, 7));
+  writeFileSync(otherFile, Buffer.alloc(9 * MiB, 7));
   const config = path.join(dataDir, 'hearth.json');
   writeFileSync(
     config,
     JSON.stringify({
       storage: { requireNasMount: true, nasCheckSeconds: 1 },
+      // Short segments: each step below waits for the next one to finish.
+      recording: { demoSegmentSeconds: 4 },
       retention: { minFreeBytes: FLOOR, minFreePercent: 0, maxDays: 0, intervalSeconds: 3600 },
     }),
   );
