@@ -48,6 +48,8 @@ describe('detections', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIU
       path.join(hub.dataDir, 'snapshots', snapshot),
     ]);
     const person = segment.startAt + 6000;
+    // Before the footage but on the same day, even for a hub that started just after midnight.
+    const vehicleAt = Math.max(Date.parse(`${day}T00:00:00Z`), segment.startAt - 60_000);
     const db = new Database(path.join(hub.dataDir, 'hearth.db'));
     db.pragma('busy_timeout = 5000');
     const insert = db.prepare(
@@ -62,17 +64,8 @@ describe('detections', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIU
         insert.run(LIVING, 'pet', person - 1000, null, 0.64, null, null, 2, person).lastInsertRowid,
       ),
       vehicle: Number(
-        insert.run(
-          FRONT,
-          'vehicle',
-          segment.startAt - 60_000,
-          segment.startAt - 50_000,
-          0.7,
-          null,
-          null,
-          3,
-          person,
-        ).lastInsertRowid,
+        insert.run(FRONT, 'vehicle', vehicleAt, vehicleAt + 10_000, 0.7, null, null, 3, person)
+          .lastInsertRowid,
       ),
     };
     db.prepare('insert into detection_event_segments (event_id, segment_id) values (?, ?)').run(
@@ -82,10 +75,15 @@ describe('detections', { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIU
     db.close();
 
     const page = await context.newPage();
-    await page.goto(`${hub.url}/detections`);
+    // The day in the address: the page's own "today" would move at midnight.
+    await page.goto(`${hub.url}/detections?day=${day}`);
     await page.getByRole('heading', { level: 1, name: 'Detections' }).waitFor();
     const rows = page.getByTestId('detection');
-    await waitFor('three detections listed', async () => ((await rows.count()) === 3 ? true : undefined));
+    await waitFor('three detections listed', async () =>
+      (await rows.count()) === 3 ? true : undefined,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}; the page shows: ${await page.locator('main').innerText()}`);
+    });
     assert.deepEqual(await ids_(page), [ids.person, ids.pet, ids.vehicle], 'newest first');
 
     const first = rows.first();

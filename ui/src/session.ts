@@ -37,12 +37,18 @@ onLiveClosed(() => {
   if (authStore.get().status === 'ready') api.me().catch(() => {});
 });
 
+const SETTINGS_RETRY_MS = 5000;
+
 export async function loadSettings(): Promise<void> {
   try {
     const { settings } = await api.getSettings();
     settingsStore.set(settings);
   } catch {
-    // The header falls back to the product name; pages show their own errors.
+    // The header falls back to the product name and the days to the browser's zone meanwhile; a hub that
+    // was busy or restarting answers a later try, so one failed request does not leave the wrong day all visit.
+    setTimeout(() => {
+      if (authStore.get().status === 'ready' && !settingsStore.get()) void loadSettings();
+    }, SETTINGS_RETRY_MS);
   }
 }
 
