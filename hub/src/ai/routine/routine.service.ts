@@ -14,6 +14,7 @@ import {
   type DayScore,
   flaggedDays,
   type RoutineModel,
+  type RoutineReason,
   SLOTS,
   scoreDay,
   trainRoutine,
@@ -41,6 +42,8 @@ export type RoutineCheck =
       score: number;
       state: 'anomaly' | 'normal';
       reasons: string[];
+      /** The same reasons as data, for a reader in another language. */
+      details: RoutineReason[];
     };
 
 const dayNumber = (label: string) => Date.parse(`${label}T00:00:00Z`) / DAY;
@@ -377,6 +380,7 @@ export function createRoutineService(deps: {
         score: result.score,
         state: result.score > ALARM_SCORE ? 'anomaly' : 'normal',
         reasons: result.reasons,
+        details: result.details,
       };
     },
 
