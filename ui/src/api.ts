@@ -1,7 +1,4 @@
-import type { AppType, RoutineCheck, RoutineReason } from '@hearth/hub/client';
-
-export type { RoutineCheck, RoutineReason };
-
+import type { AppType } from '@hearth/hub/client';
 import { type ClientResponse, hc } from 'hono/client';
 import type { ResponseFormat } from 'hono/types';
 import type { SuccessStatusCode } from 'hono/utils/http-status';
@@ -801,6 +798,17 @@ export interface RoutineVersion {
   ready: boolean;
   note: string | null;
 }
+
+export type RoutineCheck =
+  | { ready: false; reason: string }
+  | {
+      ready: true;
+      version: number;
+      at: number;
+      score: number;
+      state: 'anomaly' | 'normal';
+      reasons: string[];
+    };
 
 export interface RoutineStatus {
   active: RoutineVersion | null;

@@ -2,9 +2,6 @@ import { hc } from 'hono/client';
 import type { AppType } from '../http/api.js';
 import { deadline } from '../protocol/deadline.js';
 
-/** Shapes the UI reads from routes that answer plain JSON (no typed client behind them). */
-export type { RoutineReason } from '../ai/routine/model.js';
-export type { RoutineCheck } from '../ai/routine/routine.service.js';
 export type { AppType };
 
 /** The typed client for a device (edge node, tests) calling the hub with its bearer token. */

@@ -6,7 +6,6 @@ import {
   type CryLabel,
   type CryModels,
   type CryVersion,
-  type RoutineReason,
   type RoutineVersion,
   type Subject,
   urls,
@@ -448,12 +447,10 @@ function RoutineSection({ subjectId, open }: { subjectId: number; open: boolean 
                       {t(data.now.state === 'anomaly' ? 'routine.anomaly' : 'routine.normal')}
                     </span>
                   </p>
-                  {data.now.details.length > 0 ? (
+                  {data.now.reasons.length > 0 ? (
                     <ul>
-                      {data.now.details.map((why) => (
-                        <li key={why.kind === 'missing' ? `missing:${why.stream}` : why.kind}>
-                          {routineReasonText(why, t)}
-                        </li>
+                      {data.now.reasons.map((reason) => (
+                        <li key={reason}>{reason}</li>
                       ))}
                     </ul>
                   ) : null}
@@ -584,33 +581,4 @@ function RoutineVersions({
       </table>
     </div>
   );
-}
-
-function minutesText(minutes: number, t: Translate): string {
-  return minutes < 60
-    ? t('time.minutes', { m: minutes })
-    : t('time.hoursMinutes', { h: Math.floor(minutes / 60), m: minutes % 60 });
-}
-
-/** The hub's reasons in the reader's language; sensor names stay as the installer wrote them. */
-function routineReasonText(why: RoutineReason, t: Translate): string {
-  switch (why.kind) {
-    case 'quiet':
-      return t('routine.reason.quiet', {
-        since: why.since,
-        at: why.at,
-        quiet: minutesText(why.minutes, t),
-        usual: minutesText(why.usualMinutes, t),
-      });
-    case 'missing':
-      return t('routine.reason.missing', { label: why.label, at: why.at, usual: why.usual });
-    case 'few-readings':
-      return t('routine.reason.fewReadings', {
-        from: why.from,
-        to: why.to,
-        count: why.count,
-        usual: why.usual,
-        atLeast: why.atLeast,
-      });
-  }
 }

@@ -454,11 +454,6 @@ export const en = {
     'The hub learns this person’s usual day from the node’s sensors over the last four weeks (again every night) and says when today looks unusual.',
   'routine.noModel': 'Not trained',
   'routine.score': 'Today so far, at {time}: {score} (0 is a usual day, 1 most unusual)',
-  'routine.reason.quiet':
-    'No activity from any sensor since {since} ({quiet} by {at}); usually at most {usual} quiet at this time',
-  'routine.reason.missing': 'No {label} activity by {at}; usually by {usual}',
-  'routine.reason.fewReadings':
-    '{count} sensor readings between {from} and {to}; usually {usual} (at least {atLeast})',
   'routine.anomaly': 'Unusual',
   'routine.normal': 'As usual',
   'routine.untrained':
@@ -475,7 +470,6 @@ export const en = {
   'routine.noPrevious': 'There is no earlier version to go back to.',
 
   'time.seconds': '{s} s',
-  'time.minutes': '{m} min',
   'time.minutesSeconds': '{m} min {s} s',
   'time.hoursMinutes': '{h} h {m} min',
 

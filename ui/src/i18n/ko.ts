@@ -456,10 +456,6 @@ export const ko: Record<keyof typeof en, string> = {
     '허브가 지난 4주 동안 노드 센서로 이분의 평소 하루를 학습하고(매일 밤 다시 학습) 오늘이 평소와 다르면 알려 줍니다.',
   'routine.noModel': '학습 안 됨',
   'routine.score': '오늘 {time}까지: {score} (0은 평소와 같은 날, 1은 가장 다른 날)',
-  'routine.reason.quiet':
-    '{since} 이후 어느 센서에도 활동이 없습니다({at}까지 {quiet}). 이 시간에는 보통 길어야 {usual} 조용합니다',
-  'routine.reason.missing': '{at}까지 {label} 활동이 없습니다. 보통은 {usual}까지 있습니다',
-  'routine.reason.fewReadings': '{from}부터 {to}까지 센서 기록 {count}건. 보통 {usual}건(적어도 {atLeast}건)',
   'routine.anomaly': '평소와 다름',
   'routine.normal': '평소와 같음',
   'routine.untrained':
@@ -476,7 +472,6 @@ export const ko: Record<keyof typeof en, string> = {
   'routine.noPrevious': '되돌아갈 이전 버전이 없습니다.',
 
   'time.seconds': '{s}초',
-  'time.minutes': '{m}분',
   'time.minutesSeconds': '{m}분 {s}초',
   'time.hoursMinutes': '{h}시간 {m}분',
 

@@ -73,37 +73,14 @@ export interface RoutineModel {
   profiles: { all: Profile } | { weekday: Profile; weekend: Profile };
 }
 
-/**
- * Why a day looks unusual, as data: the UI words it in the reader's language, and `reasonText` gives the
- * English sentence the alert channels and the incident's evidence carry. Times are the household's `HH:MM`.
- */
-export type RoutineReason =
-  | { kind: 'quiet'; since: string; at: string; minutes: number; usualMinutes: number }
-  | { kind: 'missing'; stream: string; label: string; at: string; usual: string }
-  | { kind: 'few-readings'; from: string; to: string; count: number; usual: number; atLeast: number };
-
 export interface Component {
   score: number;
   reason: string;
-  why: RoutineReason;
 }
 
 export type DayScore =
   | { ready: false; reason: string }
-  | { ready: true; score: number; reasons: string[]; details: RoutineReason[]; components: Component[] };
-
-export function reasonText(why: RoutineReason): string {
-  switch (why.kind) {
-    case 'quiet':
-      return `no activity from any sensor since ${why.since} (${duration(why.minutes)} by ${why.at}); usually at most ${duration(why.usualMinutes)} quiet at this time`;
-    case 'missing':
-      return `no ${why.label} activity by ${why.at}, usually by ${why.usual}`;
-    case 'few-readings':
-      return `${why.count} sensor readings between ${why.from} and ${why.to}; usually ${why.usual} (at least ${why.atLeast})`;
-  }
-}
-
-const component = (score: number, why: RoutineReason): Component => ({ score, why, reason: reasonText(why) });
+  | { ready: true; score: number; reasons: string[]; components: Component[] };
 
 function quantile(values: number[], q: number): number {
   if (values.length === 0) return 0;
@@ -271,30 +248,20 @@ export function scoreDay(model: RoutineModel, day: DayActivity, at: number): Day
   if (gap > gapLimit) {
     const since = wallTime(at - gap);
     const usual = Math.max(profile.gapUsual[slot]!, profile.gapUsual[after]!);
-    components.push(
-      component(clamp((gap - gapLimit) / RAMP_MINUTES, 1), {
-        kind: 'quiet',
-        since,
-        at: now,
-        minutes: Math.round(gap),
-        usualMinutes: Math.round(usual),
-      }),
-    );
+    components.push({
+      score: clamp((gap - gapLimit) / RAMP_MINUTES, 1),
+      reason: `no activity from any sensor since ${since} (${duration(gap)} by ${now}); usually at most ${duration(usual)} quiet at this time`,
+    });
   }
 
   for (const stream of profile.streams) {
     if (stream.firstLimit === null || stream.firstUsual === null || at <= stream.firstLimit) continue;
     const points = day.streams[stream.stream] ?? [];
     if (points.some(([minute]) => minute < at)) continue;
-    components.push(
-      component(clamp((STREAM_CAP * (at - stream.firstLimit)) / RAMP_MINUTES, STREAM_CAP), {
-        kind: 'missing',
-        stream: stream.stream,
-        label: stream.label,
-        at: now,
-        usual: wallTime(stream.firstUsual),
-      }),
-    );
+    components.push({
+      score: clamp((STREAM_CAP * (at - stream.firstLimit)) / RAMP_MINUTES, STREAM_CAP),
+      reason: `no ${stream.label} activity by ${now}, usually by ${wallTime(stream.firstUsual)}`,
+    });
   }
 
   // The total of the completed slots: a slot in progress would always look short.
@@ -304,16 +271,10 @@ export function scoreDay(model: RoutineModel, day: DayActivity, at: number): Day
     const low = profile.totalLow[completed - 1]!;
     const total = totalBefore(day, end);
     if (low >= 5 && total < low)
-      components.push(
-        component(clamp((LEVEL_CAP * (low - total)) / low, LEVEL_CAP), {
-          kind: 'few-readings',
-          from: wallTime(0),
-          to: wallTime(end),
-          count: total,
-          usual: Math.round(profile.totalMedian[completed - 1]!),
-          atLeast: Math.round(low),
-        }),
-      );
+      components.push({
+        score: clamp((LEVEL_CAP * (low - total)) / low, LEVEL_CAP),
+        reason: `${total} sensor readings between ${wallTime(0)} and ${wallTime(end)}; usually ${Math.round(profile.totalMedian[completed - 1]!)} (at least ${Math.round(low)})`,
+      });
   }
 
   const score = 1 - components.reduce((quiet, c) => quiet * (1 - c.score), 1);
@@ -322,7 +283,6 @@ export function scoreDay(model: RoutineModel, day: DayActivity, at: number): Day
     ready: true,
     score: Math.round(score * 1000) / 1000,
     reasons: ordered.map((c) => c.reason),
-    details: ordered.map((c) => c.why),
     components: ordered,
   };
 }

@@ -14,7 +14,6 @@ import {
   type DayScore,
   flaggedDays,
   type RoutineModel,
-  type RoutineReason,
   SLOTS,
   scoreDay,
   trainRoutine,
@@ -42,8 +41,6 @@ export type RoutineCheck =
       score: number;
       state: 'anomaly' | 'normal';
       reasons: string[];
-      /** The same reasons as data, for a reader in another language. */
-      details: RoutineReason[];
     };
 
 const dayNumber = (label: string) => Date.parse(`${label}T00:00:00Z`) / DAY;
@@ -380,7 +377,6 @@ export function createRoutineService(deps: {
         score: result.score,
         state: result.score > ALARM_SCORE ? 'anomaly' : 'normal',
         reasons: result.reasons,
-        details: result.details,
       };
     },
 
